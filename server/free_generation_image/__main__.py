@@ -1,0 +1,3 @@
+from free_generation_image.cli import main
+
+raise SystemExit(main())
