@@ -10,6 +10,7 @@
     ├── RateLimited               HTTP 429 (``retry_after`` seconds)
     ├── RenderFailed              a render ended in ``failed``
     ├── BackendUnavailable        5xx, HTML error pages, network failures, timeouts
+    │   └── StreamDropped         /run_sse broke after the prompt may have arrived: never re-send
     └── BadResponse               malformed JSON or an unexpected shape
 """
 
@@ -110,6 +111,22 @@ class BackendUnavailable(NemoError):
     default_hint = "The NemoVideo backend is unreachable or failing. Check the connection and retry shortly."
 
 
+class StreamDropped(BackendUnavailable):
+    """The /run_sse stream broke after the prompt may have reached the backend; it must not be re-sent.
+
+    ``events_seen`` counts the events (heartbeats excluded) that were delivered before the drop.
+    """
+
+    default_hint = (
+        "The connection dropped while the backend was working. The prompt was not sent again (that could "
+        "charge twice); the project state shows whether the work finished."
+    )
+
+    def __init__(self, message: str, *, events_seen: int, hint: str | None = None, status: int | None = None) -> None:
+        super().__init__(message, hint=hint, status=status)
+        self.events_seen = events_seen
+
+
 class BadResponse(NemoError):
     default_hint = "The backend sent a response we could not read. Retry; if it persists, report it."
 
@@ -141,6 +158,6 @@ def error_from(
         return RateLimited(text, retry_after=retry_after if retry_after is not None else 30.0, code=code)
     if status == 404 and "session" in text.lower():
         return SessionNotFound(text, code=code, status=status)
-    if status is not None and status >= 500:
+    if status is not None and (status >= 500 or status == 408):  # 408: transient, like a 5xx
         return BackendUnavailable(text, code=code, status=status)
     return NemoError(text, code=code, status=status)

@@ -1,0 +1,155 @@
+"""The body of a generation job: one agent turn, read once, never re-sent.
+
+If the stream drops, we read the project state on a bounded schedule (contract §3 step 8) and report
+what changed; the prompt is never sent again, because the backend keeps working (and charging).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+
+from free_generation_image import gui
+from free_generation_image.jobs import Job, Progress
+from free_generation_image.nemo import timeline
+from free_generation_image.nemo.client import NemoClient, SessionState
+from free_generation_image.nemo.errors import BackendUnavailable, NemoError, StreamDropped
+from free_generation_image.nemo.events import Heartbeat, StreamError, StreamEvent, TextEvent, ToolCall, ToolResult
+
+log = logging.getLogger(__name__)
+
+# Friendly words for the backend's tool names (GUESS: names from contract §4.2/§4.4).
+_TOOL_WORDS = {
+    "generate_video_with_seedance": "generating the video clip",
+    "generate_image": "generating the image",
+    "edit_multitrack": "adding music, title and effects",
+}
+
+
+class GenerationUnconfirmed(NemoError):
+    """The stream dropped and the project did not change within the recovery schedule."""
+
+    default_hint = (
+        "The prompt was NOT sent again (that could charge twice). The backend may still finish it: call "
+        "status in a few minutes. If nothing appears, generate again."
+    )
+
+
+@dataclass
+class Turn:
+    """What one agent turn said and did."""
+
+    texts: list[str] = field(default_factory=list)
+    partial: str = ""
+    tools: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    events: int = 0
+    dropped: bool = False
+
+    def feed(self, event: StreamEvent) -> str:
+        """Account for one event; return the text newly visible to the user (may be '')."""
+        self.events += 1
+        if isinstance(event, TextEvent):
+            if event.partial:
+                self.partial += event.text
+                return event.text
+            if self.partial:
+                # The aggregated event repeats the partial chunks: it replaces them, not appends.
+                shown, self.partial = self.partial, ""
+                self.texts.append(event.text)
+                return event.text[len(shown):] if event.text.startswith(shown) else ""
+            self.texts.append(event.text)
+            return event.text
+        if isinstance(event, ToolCall):
+            self.tools.append(event.name)
+        elif isinstance(event, StreamError):
+            self.errors.append(event.message)
+        return ""
+
+    def finish(self) -> None:
+        if self.partial:
+            self.texts.append(self.partial)
+            self.partial = ""
+
+    @property
+    def reply_texts(self) -> list[str]:
+        return gui.strip_temporary_issue([t for t in self.texts if t.strip()])
+
+
+def describe(event: StreamEvent, elapsed: float) -> str:
+    """A short progress line for an event."""
+    if isinstance(event, ToolCall):
+        return _TOOL_WORDS.get(event.name, f"running {event.name}")
+    if isinstance(event, ToolResult):
+        return f"finished {_TOOL_WORDS.get(event.name, event.name)}"
+    if isinstance(event, Heartbeat):
+        return f"still working ({elapsed:.0f}s)"
+    if isinstance(event, TextEvent):
+        snippet = " ".join(event.text.split())
+        return f"agent: {snippet[:80]}" if snippet else "agent is writing"
+    return "working"
+
+
+async def stream_turn(client: NemoClient, session_id: str, message: str, job: Job, turn: Turn,
+                      clock: Callable[[], float]) -> None:
+    """Send the message once and read the turn to its end; StreamDropped propagates (nothing re-sent)."""
+    started = clock()
+    async for event in client.run_sse(session_id, message):
+        delta = turn.feed(event)
+        job.update(Progress(message=describe(event, clock() - started), text_delta=delta),
+                   persist=isinstance(event, ToolCall))
+    turn.finish()
+
+
+async def recover(client: NemoClient, session_id: str, before: Mapping[str, Any] | None, job: Job,
+                  delays: Sequence[float], sleep: Callable[[float], Awaitable[None]] = anyio.sleep) -> SessionState:
+    """Read state on the bounded schedule until it differs from ``before``; else GenerationUnconfirmed."""
+    for attempt, delay in enumerate(delays, start=1):
+        job.update(Progress(message=f"connection dropped; checking the project ({attempt}/{len(delays)}), "
+                                    "not re-sending"), persist=attempt == 1)
+        await sleep(delay)
+        try:
+            state = await client.state(session_id)
+        except BackendUnavailable as err:
+            log.info("state check %d failed: %s", attempt, err)
+            continue
+        if timeline.diff_states(before, state.raw).changed:
+            return state
+    raise GenerationUnconfirmed(
+        f"The connection to the backend dropped and the project has not changed after {sum(delays):.0f}s."
+    )
+
+
+def reply_and_suggestions(turn: Turn, diff: timeline.StateDiff) -> tuple[str, list[str], bool]:
+    """The user-facing reply (GUI talk translated), suggested next steps, and whether to show the timeline."""
+    texts = turn.reply_texts
+    suggestions: list[str] = []
+    show_timeline = False
+    if texts:
+        translated = gui.translate("\n\n".join(texts))
+        reply = translated.text
+        for action in translated.actions:
+            if action.immediate:
+                show_timeline = True
+            elif action.label not in suggestions:
+                suggestions.append(action.label)
+    elif diff.changed:
+        reply = "The agent finished without a message; here is what changed in the project."
+    else:
+        reply = "The agent finished without a message and the project did not change."
+    return reply, suggestions, show_timeline
+
+
+__all__ = [
+    "GenerationUnconfirmed",
+    "StreamDropped",
+    "Turn",
+    "describe",
+    "recover",
+    "reply_and_suggestions",
+    "stream_turn",
+]

@@ -1,0 +1,551 @@
+"""Pure: the compact draft (``state.draft``) as a typed model, its one-line summary, readiness, state diffs.
+
+Only ``t``/``tt``/``sg``/``d``/``m`` are documented (contract §5.1). The sandbox's extra keys (segment
+``s``/``d``/``src``/``v``/``txt``/``sty``/``n``/``kind``, track ``id``/``n``) are used when present and
+never required. Parsing is tolerant: wrong types are skipped, unknown keys ignored, nothing raises.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from urllib.parse import unquote, urlsplit
+
+TrackKind = Literal["video", "audio", "text", "other"]
+
+EMPTY_SUMMARY = "Timeline is empty: nothing generated yet."
+LABEL_WIDTH = 40  # display columns (a CJK character counts 2)
+
+_KIND_BY_CODE: dict[int, TrackKind] = {0: "video", 1: "audio", 7: "text"}
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One clip. Times in milliseconds; every field may be missing on a real backend."""
+
+    id: str | None = None
+    start_ms: float | None = None
+    duration_ms: float | None = None
+    src: str | None = None
+    volume: float | None = None
+    text: str | None = None
+    style: str | None = None
+    label: str | None = None
+    kind: str | None = None
+
+    @property
+    def end_ms(self) -> float | None:
+        if self.start_ms is None or self.duration_ms is None:
+            return None
+        return self.start_ms + self.duration_ms
+
+
+@dataclass(frozen=True)
+class Track:
+    """One track: ``tt`` code, optional id/name, its segments with start times filled in where inferable."""
+
+    code: int | None
+    segments: tuple[Segment, ...] = ()
+    id: str | None = None
+    name: str | None = None
+
+    @property
+    def kind(self) -> TrackKind:
+        return _KIND_BY_CODE.get(self.code, "other") if self.code is not None else "other"
+
+    @property
+    def title(self) -> str:
+        """What users call this track: Video / Image / BGM / Title / track <tt>."""
+        if self.kind == "video":
+            kinds = {s.kind for s in self.segments}
+            return "Image" if kinds == {"image"} else "Video"
+        if self.kind == "audio":
+            return "BGM"
+        if self.kind == "text":
+            return "Title"
+        return f"track {self.code}" if self.code is not None else "track"
+
+    @property
+    def span_ms(self) -> tuple[float | None, float | None]:
+        """(first start, last end) over segments; None where unknown."""
+        starts = [s.start_ms for s in self.segments if s.start_ms is not None]
+        ends = [e for e in (s.end_ms for s in self.segments) if e is not None]
+        return (min(starts) if starts else None, max(ends) if ends else None)
+
+
+@dataclass(frozen=True)
+class Draft:
+    """The compact timeline draft: tracks, total duration (``d``, ms) and metadata (``m``)."""
+
+    tracks: tuple[Track, ...] = ()
+    duration_ms: float | None = None
+    title: str | None = None
+    width: int | None = None
+    height: int | None = None
+    fps: float | None = None
+
+    @property
+    def filled_tracks(self) -> tuple[Track, ...]:
+        return tuple(t for t in self.tracks if t.segments)
+
+    @property
+    def total_ms(self) -> float | None:
+        """``d`` if the backend gave it, else the latest segment end."""
+        if self.duration_ms is not None:
+            return self.duration_ms
+        ends = [end for t in self.tracks if (end := t.span_ms[1]) is not None]
+        return max(ends) if ends else None
+
+
+@dataclass(frozen=True)
+class StateDiff:
+    """What changed between two session states, for people (``lines``) and for saving (``new_media``)."""
+
+    changed: bool
+    lines: list[str] = field(default_factory=list)
+    new_media: list[dict[str, Any]] = field(default_factory=list)
+
+
+# ----------------------------------------------------------------------------------------- parsing
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        number = float(value)
+    elif isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            return None
+    else:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _non_negative(value: object) -> float | None:
+    number = _number(value)
+    return number if number is not None and number >= 0 else None
+
+
+def _integer(value: object) -> int | None:
+    number = _number(value)
+    if number is None or not number.is_integer() or abs(number) > 2**31:
+        return None
+    return int(number)
+
+
+def _positive_int(value: object) -> int | None:
+    number = _integer(value)
+    return number if number is not None and number > 0 else None
+
+
+def _text(value: object) -> str | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return str(value) if math.isfinite(value) else None
+    if isinstance(value, str):
+        return value.strip() or None
+    return None
+
+
+def _parse_segment(raw: Mapping[str, Any], previous_end: float | None) -> Segment:
+    start = _non_negative(raw.get("s"))
+    if start is None:
+        # GUESS: without a start, clips on one track play back to back (the only layout a start-less
+        # list can express); the first one starts at 0.
+        start = previous_end
+    volume = _non_negative(raw.get("v"))
+    return Segment(
+        id=_text(raw.get("id")),
+        start_ms=start,
+        duration_ms=_non_negative(raw.get("d")),
+        src=_text(raw.get("src")),
+        volume=volume,
+        text=_text(raw.get("txt")),
+        style=_text(raw.get("sty")),
+        label=_text(raw.get("n")),
+        kind=(_text(raw.get("kind")) or "").lower() or None,
+    )
+
+
+def _parse_track(raw: Mapping[str, Any]) -> Track:
+    segments: list[Segment] = []
+    previous_end: float | None = 0.0
+    raw_segments = raw.get("sg")
+    if isinstance(raw_segments, list):
+        for item in raw_segments:
+            if isinstance(item, Mapping):
+                segment = _parse_segment(item, previous_end)
+                segments.append(segment)
+                previous_end = segment.end_ms
+    return Track(
+        code=_integer(raw.get("tt")),
+        segments=tuple(segments),
+        id=_text(raw.get("id")),
+        name=_text(raw.get("n")),
+    )
+
+
+def parse_draft(raw: object) -> Draft | None:
+    """The draft as a :class:`Draft`, or None when ``raw`` is not a draft object. Never raises."""
+    if isinstance(raw, str | bytes):
+        # Some gateways hand nested JSON over as a string; accept that too.
+        try:
+            raw = json.loads(raw)
+        except (ValueError, RecursionError):
+            return None
+    if not isinstance(raw, Mapping):
+        return None
+    tracks_raw = raw.get("t")
+    tracks = (
+        tuple(_parse_track(t) for t in tracks_raw if isinstance(t, Mapping))
+        if isinstance(tracks_raw, list)
+        else ()
+    )
+    meta = raw.get("m")
+    meta = meta if isinstance(meta, Mapping) else {}
+    return Draft(
+        tracks=tracks,
+        duration_ms=_non_negative(raw.get("d")),
+        title=_text(meta.get("title")),
+        width=_positive_int(meta.get("width")),
+        height=_positive_int(meta.get("height")),
+        fps=_non_negative(meta.get("fps")),
+    )
+
+
+def is_ready(draft: Draft | Mapping[str, Any] | None) -> bool:
+    """The skill's export readiness rule: ``t`` present with at least one track whose ``sg`` is non-empty."""
+    if isinstance(draft, Mapping):
+        tracks = draft.get("t")
+        return isinstance(tracks, list) and any(
+            isinstance(t, Mapping) and isinstance(t.get("sg"), list) and bool(t["sg"]) for t in tracks
+        )
+    return draft is not None and bool(draft.filled_tracks)
+
+
+# ------------------------------------------------------------------------------------- formatting
+
+
+def seconds(ms: float) -> str:
+    """Milliseconds as trimmed seconds without unit: 10000 -> '10', 2500 -> '2.5', 3333 -> '3.3'."""
+    text = f"{ms / 1000:.1f}"
+    return text[:-2] if text.endswith(".0") else text
+
+
+def _width(char: str) -> int:
+    return 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+
+
+def _visible(ch: str) -> bool:
+    # Drop control, bidi-override and unassigned characters; keep ZWJ so emoji sequences survive.
+    return ch == "\u200d" or unicodedata.category(ch)[0] != "C"
+
+
+def clean_label(text: str, width: int = LABEL_WIDTH) -> str:
+    """One display line: control/bidi characters dropped, whitespace collapsed, cut to ``width`` columns."""
+    kept = " ".join("".join(ch if _visible(ch) else " " if ch.isspace() else "" for ch in text).split())
+    if sum(_width(ch) for ch in kept) <= width:
+        return kept
+    cut, used = 0, 0
+    while cut < len(kept) and used + _width(kept[cut]) <= width - 1:  # keep one column for the ellipsis
+        used += _width(kept[cut])
+        cut += 1
+    # Never separate a base character from the combining marks that follow it.
+    while 0 < cut < len(kept) and (unicodedata.combining(kept[cut]) or kept[cut] == "\u200d"):
+        cut -= 1
+    return kept[:cut].rstrip() + "…"
+
+
+def _src_name(src: str | None) -> str | None:
+    if not src:
+        return None
+    path = urlsplit(src).path if "://" in src else src
+    name = unquote(path.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1])
+    return name or None
+
+
+def _segment_label(segment: Segment, track: Track) -> str:
+    if track.kind == "text":
+        if segment.text:
+            return f"'{clean_label(segment.text)}'"
+        return clean_label(segment.label or track.name or "text")
+    return clean_label(
+        segment.label
+        or _src_name(segment.src)
+        or track.name
+        or segment.kind
+        or ("music" if track.kind == "audio" else "clip")
+    )
+
+
+def _volume_text(track: Track) -> str | None:
+    # ARCHITECTURE says 0..1; GUESS: a value above 1 is already a percentage.
+    values = sorted({round(v * 100 if v <= 1 else v) for s in track.segments if (v := s.volume) is not None})
+    if not values:
+        return None
+    return f"{values[0]}%" if len(values) == 1 else f"{values[0]}-{values[-1]}%"
+
+
+def _span_text(track: Track) -> str | None:
+    start, end = track.span_ms
+    if start is None:
+        return None
+    return (
+        f"{seconds(start)}-{seconds(end)}s" if end is not None and end >= start else f"from {seconds(start)}s"
+    )
+
+
+def track_body(track: Track) -> str:
+    """A track without its kind: ``Lo-fi (0-10s, 35%)``, ``'Urban Dreams' (0-3s, neon blue, fade-in)``."""
+    labels = [_segment_label(s, track) for s in track.segments]
+    label = labels[0] if labels else "(empty)"
+    if len(labels) > 1:
+        label += f" (+{len(labels) - 1} more)"
+    details = [d for d in (_span_text(track),) if d]
+    if track.kind == "audio" and (volume := _volume_text(track)):
+        details.append(volume)
+    if track.kind == "text":
+        styles = [s.style for s in track.segments if s.style]
+        if styles:
+            details.append(clean_label(styles[0]))
+    return f"{label} ({', '.join(details)})" if details else label
+
+
+def describe_track(track: Track) -> str:
+    """``BGM: Lo-fi (0-10s, 35%)``."""
+    return f"{track.title}: {track_body(track)}"
+
+
+def summarize(draft: Draft | None) -> str:
+    """The one-line display summary: ``Timeline (3 tracks, 10s): 1. Video: … 2. BGM: … 3. Title: …``."""
+    tracks = draft.filled_tracks if draft is not None else ()
+    if draft is None or not tracks:
+        return EMPTY_SUMMARY
+    head = f"{len(tracks)} track{'s' if len(tracks) != 1 else ''}"
+    total = draft.total_ms
+    if total is not None:
+        head += f", {seconds(total)}s"
+    items = " ".join(f"{i}. {describe_track(t)}" for i, t in enumerate(tracks, start=1))
+    return f"Timeline ({head}): {items}"
+
+
+# ------------------------------------------------------------------------------------------- diff
+
+
+def _canvas(state: Mapping[str, Any], draft: Draft | None) -> str | None:
+    config = state.get("canvas_config")
+    if isinstance(config, Mapping):
+        width, height = _positive_int(config.get("width")), _positive_int(config.get("height"))
+        if width and height:
+            return f"{width}x{height}"
+        ratio = _text(config.get("ratio")) or _text(config.get("aspect_ratio"))
+        if ratio:
+            return clean_label(ratio, 12)
+    if draft is not None and draft.width and draft.height:
+        return f"{draft.width}x{draft.height}"
+    return None
+
+
+def _track_keys(draft: Draft | None) -> dict[str, Track]:
+    """Tracks keyed by id, else by (tt, n-th track of that tt): stable across edits that append tracks."""
+    keyed: dict[str, Track] = {}
+    seen: dict[int | None, int] = {}
+    for track in draft.filled_tracks if draft is not None else ():
+        ordinal = seen.get(track.code, 0)
+        seen[track.code] = ordinal + 1
+        key = f"id:{track.id}" if track.id else f"tt:{track.code}#{ordinal}"
+        while key in keyed:
+            key += "'"
+        keyed[key] = track
+    return keyed
+
+
+def _track_lines(before: Draft | None, after: Draft | None) -> list[str]:
+    old, new = _track_keys(before), _track_keys(after)
+    lines: list[str] = []
+    for key, track in new.items():
+        prefix = "track " if track.kind != "other" else ""
+        if key not in old:
+            lines.append(f"Added {prefix}{describe_track(track)}")
+        elif (was := describe_track(old[key])) != (now := describe_track(track)):
+            lines.append(f"Changed {prefix}{track.title}: {was.split(': ', 1)[1]} → {now.split(': ', 1)[1]}")
+    for key, track in old.items():
+        if key not in new:
+            prefix = "track " if track.kind != "other" else ""
+            lines.append(f"Removed {prefix}{describe_track(track)}")
+    return lines
+
+
+def _entries(value: object) -> list[Mapping[str, Any]]:
+    return [e for e in value if isinstance(e, Mapping)] if isinstance(value, list) else []
+
+
+def _canonical(entry: Mapping[str, Any]) -> str:
+    try:
+        return json.dumps(entry, sort_keys=True, default=repr)
+    except (TypeError, ValueError, RecursionError):
+        return repr(entry)
+
+
+def _media_key(entry: Mapping[str, Any]) -> str:
+    for name in ("id", "url", "cdn_url"):
+        value = _text(entry.get(name))
+        if value:
+            return f"{name}:{value}"
+    return f"raw:{_canonical(entry)}"
+
+
+def _media_line(verb: str, entry: Mapping[str, Any]) -> str:
+    kind = (_text(entry.get("type")) or _text(entry.get("file_type")) or "media").lower()
+    label = (
+        _text(entry.get("prompt"))
+        or _src_name(_text(entry.get("url")) or _text(entry.get("cdn_url")))
+        or _text(entry.get("filename"))
+        or _text(entry.get("id"))
+        or "untitled"
+    )
+    details: list[str] = []
+    duration = _non_negative(entry.get("duration"))
+    if duration is not None:
+        details.append(f"{seconds(duration * 1000)}s")
+    width, height = _positive_int(entry.get("width")), _positive_int(entry.get("height"))
+    if width and height:
+        details.append(f"{width}x{height}")
+    tail = f" ({', '.join(details)})" if details else ""
+    return f"{verb} {clean_label(kind, 12)}: {clean_label(label)}{tail}"
+
+
+def _upload_key(entry: Mapping[str, Any]) -> str | None:
+    for name in ("cdn_url", "url", "filename", "id"):
+        value = _text(entry.get(name))
+        if value:
+            return value
+    return None
+
+
+def _upload_line(entry: Mapping[str, Any]) -> str:
+    name = (
+        _text(entry.get("filename"))
+        or _src_name(_text(entry.get("cdn_url")) or _text(entry.get("url")))
+        or "file"
+    )
+    details = [clean_label(t, 12) for t in (_text(entry.get("file_type")),) if t]
+    duration = _non_negative(entry.get("duration"))
+    if duration is not None:
+        details.append(f"{seconds(duration * 1000)}s")
+    tail = f" ({', '.join(details)})" if details else ""
+    return f"New upload: {clean_label(name)}{tail}"
+
+
+def _same(a: object, b: object) -> bool:
+    try:
+        return bool(a == b)
+    except RecursionError:
+        return False
+
+
+_HANDLED = ("canvas_config", "draft", "generated_media", "video_infos")
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _keys(keys: Iterable[object]) -> Sequence[str]:
+    return sorted(k for k in keys if isinstance(k, str))
+
+
+def diff_states(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> StateDiff:
+    """Compare two raw session states (``data.state``); deterministic lines and the new generated media."""
+    old, new = _mapping(before), _mapping(after)
+    old_draft, new_draft = parse_draft(old.get("draft")), parse_draft(new.get("draft"))
+    lines: list[str] = []
+
+    old_canvas, new_canvas = _canvas(old, old_draft), _canvas(new, new_draft)
+    if new_canvas and old_canvas != new_canvas:
+        lines.append(f"Canvas {old_canvas} → {new_canvas}" if old_canvas else f"Canvas {new_canvas}")
+    elif not _same(old.get("canvas_config"), new.get("canvas_config")) and "canvas_config" in new:
+        lines.append("Canvas settings updated")
+
+    old_total = old_draft.total_ms if old_draft else None
+    new_total = new_draft.total_ms if new_draft else None
+    if new_total is not None and old_total != new_total:
+        lines.append(
+            f"Duration {seconds(old_total)}s → {seconds(new_total)}s"
+            if old_total is not None
+            else f"Duration {seconds(new_total)}s"
+        )
+    old_title = old_draft.title if old_draft else None
+    new_title = new_draft.title if new_draft else None
+    if new_title and old_title != new_title:
+        lines.append(
+            f"Title '{clean_label(old_title)}' → '{clean_label(new_title)}'"
+            if old_title
+            else f"Title '{clean_label(new_title)}'"
+        )
+    track_lines = _track_lines(old_draft, new_draft)
+    lines.extend(track_lines)
+    if (
+        not _same(old.get("draft"), new.get("draft"))
+        and not any(line.startswith(("Duration", "Title")) for line in lines)
+        and not track_lines
+    ):
+        # Something in the draft changed that the summary does not show (a source, a segment id...).
+        lines.append("Timeline updated")
+
+    old_media = {_media_key(e) for e in _entries(old.get("generated_media"))}
+    new_media: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for entry in _entries(new.get("generated_media")):
+        key = _media_key(entry)
+        if key not in old_media and key not in seen:
+            seen.add(key)
+            new_media.append(dict(entry))
+            lines.append(_media_line("New", entry))
+    kept = {_media_key(e) for e in _entries(new.get("generated_media"))}
+    for entry in _entries(old.get("generated_media")):
+        if _media_key(entry) not in kept:
+            lines.append(_media_line("Removed", entry))
+
+    media_urls = {u for e in new_media for u in (_text(e.get("url")), _text(e.get("cdn_url"))) if u}
+    old_uploads = {_upload_key(e) for e in _entries(old.get("video_infos"))}
+    for entry in _entries(new.get("video_infos")):
+        key = _upload_key(entry)
+        if key is not None and key not in old_uploads and key not in media_urls:
+            old_uploads.add(key)
+            lines.append(_upload_line(entry))
+
+    for key in _keys(set(old) | set(new)):
+        if key not in _HANDLED and not _same(old.get(key), new.get(key)):
+            lines.append(f"Updated {key}")
+
+    changed = not _same(dict(old), dict(new))
+    if changed and not lines:
+        lines.append("Project state updated")
+    return StateDiff(changed=changed, lines=lines, new_media=new_media)
+
+
+__all__ = [
+    "EMPTY_SUMMARY",
+    "Draft",
+    "Segment",
+    "StateDiff",
+    "Track",
+    "TrackKind",
+    "clean_label",
+    "describe_track",
+    "diff_states",
+    "is_ready",
+    "parse_draft",
+    "seconds",
+    "summarize",
+    "track_body",
+]
