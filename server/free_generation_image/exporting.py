@@ -13,7 +13,8 @@ from typing import Any, Literal
 import anyio
 
 from free_generation_image.jobs import Job, Progress
-from free_generation_image.nemo.client import NemoClient, RenderStatus
+from free_generation_image.nemo.client import NemoClient
+from free_generation_image.nemo.models import RenderStatus
 from free_generation_image.nemo.errors import BackendUnavailable, NemoError, RateLimited, RenderFailed
 from free_generation_image.polling import PollPolicy, next_delay
 

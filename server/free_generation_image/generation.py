@@ -16,7 +16,8 @@ import anyio
 from free_generation_image import gui
 from free_generation_image.jobs import Job, Progress
 from free_generation_image.nemo import timeline
-from free_generation_image.nemo.client import NemoClient, SessionState
+from free_generation_image.nemo.client import NemoClient
+from free_generation_image.nemo.models import SessionState
 from free_generation_image.nemo.errors import BackendUnavailable, NemoError, StreamDropped
 from free_generation_image.nemo.events import Heartbeat, StreamError, StreamEvent, TextEvent, ToolCall, ToolResult
 

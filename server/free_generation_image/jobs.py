@@ -79,6 +79,7 @@ class Job:
         self._changed = anyio.Event()
         self._done = anyio.Event()
         self.cancel_scope: anyio.CancelScope | None = None
+        self.exception: BaseException | None = None  # the live error, re-raised to in-process callers
         self.last_progress = Progress(message=record.message, percent=record.percent)
         if record.done:
             self._done.set()

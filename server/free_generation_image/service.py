@@ -41,7 +41,8 @@ from free_generation_image.models import (
     UploadResult,
 )
 from free_generation_image.nemo import timeline
-from free_generation_image.nemo.client import NemoClient, SessionState
+from free_generation_image.nemo.client import NemoClient
+from free_generation_image.nemo.models import SessionState
 from free_generation_image.nemo.errors import (
     InsufficientCredits,
     NemoError,
@@ -388,7 +389,9 @@ class Service:
             return GenerateResult(status="running", job_id=job.id, progress=record.message,
                                   credits_before=record.params.get("credits_before"),
                                   project=self.current_project())
-        raise JobFailed(job.id, record.error)
+        if record.status == "cancelled":
+            return GenerateResult(status="cancelled", job_id=job.id, progress=record.message)
+        raise _failure(job)
 
     # ----------------------------------------------------------------- export
     async def export(self, fmt: Literal["mp4", "png"] = "mp4", *, wait_seconds: float = 50.0,
@@ -469,7 +472,7 @@ class Service:
                                 progress=record.message, percent=record.percent, project=self.current_project())
         if record.status == "cancelled":
             return ExportResult(status="cancelled", job_id=job.id, format=fmt, render_id=record.render_id)
-        raise JobFailed(job.id, record.error)
+        raise _failure(job)
 
     # ----------------------------------------------------------------- upload
     async def upload(self, sources: Sequence[str]) -> UploadResult:
@@ -536,7 +539,7 @@ class Service:
             if job.record.kind == "generate":
                 return StatusResult(job=summary, generate=self._generate_view(job))
             return StatusResult(job=summary, export=self._export_view(job))
-        except JobFailed as err:
+        except FGIError as err:
             return StatusResult(job=summary, error=err.user_text())
 
     def _summary(self, record: JobRecord) -> JobSummary:
@@ -604,6 +607,7 @@ class Service:
                     result = await body()
                 except FGIError as err:
                     log.info("job %s failed: %s", job.id, err.message)
+                    job.exception = err
                     job.finish("failed", error=_error_dict(err))
                 except Exception as err:  # a bug must not take the server down; the job reports it
                     log.exception("job %s crashed", job.id)
@@ -664,6 +668,13 @@ class Service:
 
 
 # --------------------------------------------------------------------- helpers
+def _failure(job: Job) -> FGIError:
+    """The error a failed job ended with: the original one if it failed in this process."""
+    if isinstance(job.exception, FGIError):
+        return job.exception
+    return JobFailed(job.id, job.record.error)
+
+
 def _check_prompt(prompt: str) -> str:
     if not isinstance(prompt, str):
         raise InvalidInput("The prompt must be text.")
@@ -709,7 +720,7 @@ def _last_prompt(records: Sequence[JobRecord]) -> str | None:
 
 def _item(source: str, uploaded: Any) -> UploadedItem:
     return UploadedItem(source=source, filename=getattr(uploaded, "filename", "") or Path(source).name,
-                        file_type=getattr(uploaded, "file_type", None), url=getattr(uploaded, "url", None),
+                        file_type=getattr(uploaded, "file_type", None), url=getattr(uploaded, "cdn_url", None),
                         duration=getattr(uploaded, "duration", None), width=getattr(uploaded, "width", None),
                         height=getattr(uploaded, "height", None))
 

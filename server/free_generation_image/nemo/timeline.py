@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
@@ -117,7 +117,10 @@ def _number(value: object) -> float | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # a JSON integer beyond float range is garbage here
+            return None
     elif isinstance(value, str):
         try:
             number = float(value.strip())
@@ -149,7 +152,7 @@ def _text(value: object) -> str | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
-        return str(value) if math.isfinite(value) else None
+        return str(value) if _number(value) is not None else None
     if isinstance(value, str):
         return value.strip() or None
     return None
@@ -267,7 +270,10 @@ def clean_label(text: str, width: int = LABEL_WIDTH) -> str:
 def _src_name(src: str | None) -> str | None:
     if not src:
         return None
-    path = urlsplit(src).path if "://" in src else src
+    try:
+        path = urlsplit(src).path if "://" in src else src
+    except ValueError:  # e.g. an unbalanced IPv6 bracket
+        path = src
     name = unquote(path.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1])
     return name or None
 
@@ -368,19 +374,20 @@ def _track_keys(draft: Draft | None) -> dict[str, Track]:
     return keyed
 
 
+def _track_noun(track: Track) -> str:
+    # "Added track BGM: ..." reads well; "Added track track 3: ..." does not.
+    return track.title if track.kind == "other" else f"track {track.title}"
+
+
 def _track_lines(before: Draft | None, after: Draft | None) -> list[str]:
     old, new = _track_keys(before), _track_keys(after)
     lines: list[str] = []
     for key, track in new.items():
-        prefix = "track " if track.kind != "other" else ""
         if key not in old:
-            lines.append(f"Added {prefix}{describe_track(track)}")
-        elif (was := describe_track(old[key])) != (now := describe_track(track)):
-            lines.append(f"Changed {prefix}{track.title}: {was.split(': ', 1)[1]} → {now.split(': ', 1)[1]}")
-    for key, track in old.items():
-        if key not in new:
-            prefix = "track " if track.kind != "other" else ""
-            lines.append(f"Removed {prefix}{describe_track(track)}")
+            lines.append(f"Added {_track_noun(track)}: {track_body(track)}")
+        elif (was := track_body(old[key])) != (now := track_body(track)) or old[key].title != track.title:
+            lines.append(f"Changed {_track_noun(track)}: {was} → {now}")
+    lines += [f"Removed {_track_noun(t)}: {track_body(t)}" for k, t in old.items() if k not in new]
     return lines
 
 
@@ -452,81 +459,89 @@ def _same(a: object, b: object) -> bool:
         return False
 
 
-_HANDLED = ("canvas_config", "draft", "generated_media", "video_infos")
-
-
 def _mapping(value: object) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
-def _keys(keys: Iterable[object]) -> Sequence[str]:
-    return sorted(k for k in keys if isinstance(k, str))
+def _canvas_lines(
+    old: Mapping[str, Any], new: Mapping[str, Any], old_draft: Draft | None, new_draft: Draft | None
+) -> list[str]:
+    was, now = _canvas(old, old_draft), _canvas(new, new_draft)
+    if now and was != now:
+        return [f"Canvas {was} → {now}" if was else f"Canvas {now}"]
+    if "canvas_config" in new and not _same(old.get("canvas_config"), new.get("canvas_config")):
+        return ["Canvas settings updated"]
+    return []
+
+
+def _draft_lines(old_raw: object, new_raw: object, old: Draft | None, new: Draft | None) -> list[str]:
+    lines: list[str] = []
+    was, now = (old.total_ms if old else None), (new.total_ms if new else None)
+    if now is not None and was != now:
+        lines.append(
+            f"Duration {seconds(was)}s → {seconds(now)}s" if was is not None else f"Duration {seconds(now)}s"
+        )
+    old_title, new_title = (old.title if old else None), (new.title if new else None)
+    if new_title and old_title != new_title:
+        lines.append(
+            f"Project name '{clean_label(old_title)}' → '{clean_label(new_title)}'"
+            if old_title
+            else f"Project name '{clean_label(new_title)}'"
+        )
+    lines.extend(_track_lines(old, new))
+    if not lines and not _same(old_raw, new_raw):
+        # The draft changed in a way the summary does not show (a source URL, a segment id...).
+        lines.append("Timeline updated")
+    return lines
+
+
+def _media_changes(old: object, new: object) -> tuple[list[str], list[dict[str, Any]]]:
+    """Lines for generated media added/removed, and the added entries (by id, else URL), in order."""
+    before = {_media_key(e) for e in _entries(old)}
+    after: set[str] = set()
+    lines: list[str] = []
+    added: list[dict[str, Any]] = []
+    for entry in _entries(new):
+        key = _media_key(entry)
+        if key not in before and key not in after:
+            added.append(dict(entry))
+            lines.append(_media_line("New", entry))
+        after.add(key)
+    for entry in _entries(old):
+        key = _media_key(entry)
+        if key not in after:
+            after.add(key)  # report each removed entry once
+            lines.append(_media_line("Removed", entry))
+    return lines, added
+
+
+def _upload_lines(old: object, new: object, skip_urls: set[str]) -> list[str]:
+    # video_infos also lists generated clips: those are already reported as new media.
+    seen = {_upload_key(e) for e in _entries(old)} | skip_urls
+    lines: list[str] = []
+    for entry in _entries(new):
+        key = _upload_key(entry)
+        if key is not None and key not in seen:
+            seen.add(key)
+            lines.append(_upload_line(entry))
+    return lines
+
+
+_DESCRIBED = frozenset({"canvas_config", "draft", "generated_media", "video_infos"})
 
 
 def diff_states(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> StateDiff:
     """Compare two raw session states (``data.state``); deterministic lines and the new generated media."""
     old, new = _mapping(before), _mapping(after)
     old_draft, new_draft = parse_draft(old.get("draft")), parse_draft(new.get("draft"))
-    lines: list[str] = []
-
-    old_canvas, new_canvas = _canvas(old, old_draft), _canvas(new, new_draft)
-    if new_canvas and old_canvas != new_canvas:
-        lines.append(f"Canvas {old_canvas} → {new_canvas}" if old_canvas else f"Canvas {new_canvas}")
-    elif not _same(old.get("canvas_config"), new.get("canvas_config")) and "canvas_config" in new:
-        lines.append("Canvas settings updated")
-
-    old_total = old_draft.total_ms if old_draft else None
-    new_total = new_draft.total_ms if new_draft else None
-    if new_total is not None and old_total != new_total:
-        lines.append(
-            f"Duration {seconds(old_total)}s → {seconds(new_total)}s"
-            if old_total is not None
-            else f"Duration {seconds(new_total)}s"
-        )
-    old_title = old_draft.title if old_draft else None
-    new_title = new_draft.title if new_draft else None
-    if new_title and old_title != new_title:
-        lines.append(
-            f"Title '{clean_label(old_title)}' → '{clean_label(new_title)}'"
-            if old_title
-            else f"Title '{clean_label(new_title)}'"
-        )
-    track_lines = _track_lines(old_draft, new_draft)
-    lines.extend(track_lines)
-    if (
-        not _same(old.get("draft"), new.get("draft"))
-        and not any(line.startswith(("Duration", "Title")) for line in lines)
-        and not track_lines
-    ):
-        # Something in the draft changed that the summary does not show (a source, a segment id...).
-        lines.append("Timeline updated")
-
-    old_media = {_media_key(e) for e in _entries(old.get("generated_media"))}
-    new_media: list[dict[str, Any]] = []
-    seen: set[str] = set()
-    for entry in _entries(new.get("generated_media")):
-        key = _media_key(entry)
-        if key not in old_media and key not in seen:
-            seen.add(key)
-            new_media.append(dict(entry))
-            lines.append(_media_line("New", entry))
-    kept = {_media_key(e) for e in _entries(new.get("generated_media"))}
-    for entry in _entries(old.get("generated_media")):
-        if _media_key(entry) not in kept:
-            lines.append(_media_line("Removed", entry))
-
-    media_urls = {u for e in new_media for u in (_text(e.get("url")), _text(e.get("cdn_url"))) if u}
-    old_uploads = {_upload_key(e) for e in _entries(old.get("video_infos"))}
-    for entry in _entries(new.get("video_infos")):
-        key = _upload_key(entry)
-        if key is not None and key not in old_uploads and key not in media_urls:
-            old_uploads.add(key)
-            lines.append(_upload_line(entry))
-
-    for key in _keys(set(old) | set(new)):
-        if key not in _HANDLED and not _same(old.get(key), new.get(key)):
-            lines.append(f"Updated {key}")
-
+    lines = _canvas_lines(old, new, old_draft, new_draft)
+    lines += _draft_lines(old.get("draft"), new.get("draft"), old_draft, new_draft)
+    media_lines, new_media = _media_changes(old.get("generated_media"), new.get("generated_media"))
+    lines += media_lines
+    urls = {u for e in new_media for u in (_text(e.get("url")), _text(e.get("cdn_url"))) if u}
+    lines += _upload_lines(old.get("video_infos"), new.get("video_infos"), urls)
+    others = sorted(k for k in set(old) | set(new) if isinstance(k, str) and k not in _DESCRIBED)
+    lines += [f"Updated {k}" for k in others if not _same(old.get(k), new.get(k))]
     changed = not _same(dict(old), dict(new))
     if changed and not lines:
         lines.append("Project state updated")

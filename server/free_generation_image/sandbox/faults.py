@@ -15,40 +15,44 @@ from typing import Any, Literal
 Stage = Literal["http", "auth", "session", "credits", "turn", "render", "download"]
 
 
+ParamType = type[int] | type[float] | type[str]
+
+
 @dataclass(frozen=True)
 class FaultKind:
-    """What a fault does, where it fires, and the parameters it accepts (name -> default)."""
+    """What a fault does, where it fires, and its parameters: name -> (type, default)."""
 
     stage: Stage
     doc: str
-    params: Mapping[str, Any] = field(default_factory=dict)
+    params: Mapping[str, tuple[ParamType, int | float | str | None]] = field(default_factory=dict)
 
 
-# None as a default means "derived from the config at firing time".
+# A None default means "derived from the config or the request when the fault fires".
 FAULTS: dict[str, FaultKind] = {
     "rate_limited": FaultKind("http", "HTTP 429 with Retry-After; nothing reaches the handler",
-                              {"retry_after": None}),
+                              {"retry_after": (float, None)}),
     "server_error": FaultKind("http", "5xx HTML error page (proxy style); nothing reaches the handler",
-                              {"status": 503}),
-    "malformed_json": FaultKind("http", "HTTP 200, JSON content type, truncated body; nothing happens", {}),
-    "token_expired": FaultKind("auth", "the presented token expires now -> 1001 (a new one may be issued)", {}),
-    "session_lost": FaultKind("session", "the named session is forgotten -> 1002 from now on", {}),
-    "out_of_credits": FaultKind("credits", "the user's available credits drop to 0 -> 2001", {}),
-    "silent_close": FaultKind("turn", "the turn works but its stream carries no text", {}),
+                              {"status": (int, 503)}),
+    "malformed_json": FaultKind("http", "HTTP 200, JSON content type, truncated body; nothing happens"),
+    "token_expired": FaultKind("auth", "the presented token expires now -> 1001 (a new one may be issued)"),
+    "session_lost": FaultKind("session", "the named session is forgotten -> 1002 from now on"),
+    "out_of_credits": FaultKind("credits", "the user's available credits drop to 0 -> 2001"),
+    "silent_close": FaultKind("turn", "the turn works but its stream carries no text"),
     "slow_stream": FaultKind("turn", "the generation takes `seconds` longer (heartbeats only)",
-                             {"seconds": 3.0}),
+                             {"seconds": (float, 3.0)}),
     "drop_stream": FaultKind("turn", "the connection drops after `after` events; the turn completes",
-                             {"after": 2}),
+                             {"after": (int, 2)}),
     "error_frame": FaultKind("turn", 'after `after` events: data: {"error": message}; the turn stops',
-                             {"after": 2, "message": "Internal agent error"}),
-    "temporary_issue": FaultKind("turn", 'a trailing "I encountered a temporary issue" text', {}),
+                             {"after": (int, 2), "message": (str, "Internal agent error")}),
+    "temporary_issue": FaultKind("turn", 'a trailing "I encountered a temporary issue" text'),
     "adk_error": FaultKind("turn", "after `after` events: an event with errorCode/errorMessage; turn stops",
-                           {"after": 1, "code": "UNKNOWN_ERROR", "message": "The model returned an error."}),
+                           {"after": (int, 1), "code": (str, "UNKNOWN_ERROR"),
+                            "message": (str, "The model returned an error.")}),
     "render_failed": FaultKind("render", "the next render ends in status failed",
-                               {"error": "Render worker crashed (injected)"}),
-    "plan_402": FaultKind("render", "render submit answers HTTP 402 (free plan)", {}),
-    "drop_download": FaultKind("download", "the connection drops after `after_bytes` of a file",
-                               {"after_bytes": None}),
+                               {"error": (str, "Render worker crashed (injected)")}),
+    "plan_402": FaultKind("render", "render submit answers HTTP 402 (free plan)"),
+    "drop_download": FaultKind("download", "the connection drops after `after_bytes` of a file (default: half)",
+                               {"after_bytes": (int, None)}),
 }
 
 
@@ -80,23 +84,24 @@ def validate(name: str, times: int | None, params: Mapping[str, Any]) -> dict[st
     if unknown:
         raise ValueError(f"fault {name!r} takes no parameter(s) {', '.join(unknown)}; "
                          f"it takes: {', '.join(kind.params) or 'none'}")
-    merged = {**kind.params, **params}
+    merged = {key: default for key, (_, default) in kind.params.items()}
     for key, value in params.items():
-        default = kind.params[key]
-        if default is None or value is None:
-            ok = value is None or (isinstance(value, int | float) and not isinstance(value, bool))
-        elif isinstance(default, bool):
-            ok = isinstance(value, bool)
-        elif isinstance(default, int | float):
-            ok = isinstance(value, int | float) and not isinstance(value, bool) and (
-                not isinstance(default, int) or isinstance(default, float) or float(value).is_integer())
-        else:
-            ok = isinstance(value, type(default))
-        if not ok:
-            raise ValueError(f"fault {name!r}: parameter {key}={value!r} has the wrong type")
-        if isinstance(default, int) and not isinstance(default, bool) and not isinstance(default, float):
-            merged[key] = int(value)
+        merged[key] = _coerce(name, key, *kind.params[key], value)
     return merged
+
+
+def _coerce(fault: str, key: str, kind: ParamType, default: object, value: object) -> int | float | str | None:
+    if value is None and default is None:
+        return None
+    if kind is str:
+        if isinstance(value, str):
+            return value
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        if kind is float:
+            return float(value)
+        if value == int(value):
+            return int(value)
+    raise ValueError(f"fault {fault!r}: parameter {key}={value!r} must be {kind.__name__}")
 
 
 def parse_spec(spec: str) -> tuple[str, int | None]:

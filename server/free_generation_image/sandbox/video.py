@@ -1,0 +1,137 @@
+"""Real H.264 MP4s with PyAV, imported lazily: without the ``video`` extra the sandbox still starts,
+and only the operations that need video fail, with a message that says what to install.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from PIL import Image
+
+from free_generation_image.sandbox.compose import Composition
+from free_generation_image.sandbox.media import paint, prompt_image
+
+INSTALL_HINT = "install the video extra: pip install 'free-generation-image[video]'"
+
+
+class VideoUnavailable(RuntimeError):
+    """PyAV is not installed."""
+
+
+class Stopped(RuntimeError):
+    """Encoding was abandoned because the sandbox is shutting down or the job was cancelled."""
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What a probe learns about a video file."""
+
+    duration: float
+    width: int
+    height: int
+    fps: float
+
+
+def _av() -> Any:
+    try:
+        import av  # noqa: PLC0415 - optional dependency, imported on use
+    except ImportError as err:
+        raise VideoUnavailable(INSTALL_HINT) from err
+    return av
+
+
+def available() -> bool:
+    """True when PyAV can be imported."""
+    try:
+        _av()
+    except VideoUnavailable:
+        return False
+    return True
+
+
+def encode(runs: Iterable[tuple[Image.Image, int]], *, width: int, height: int, fps: int,
+           stop: threading.Event | None = None) -> bytes:
+    """Encode (image, frame count) runs as an H.264 MP4; a run's frame is converted once, then repeated."""
+    av = _av()
+    out = io.BytesIO()
+    with av.open(out, mode="w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.options = {"preset": "ultrafast", "crf": "26", "tune": "stillimage"}
+        pts = 0
+        for image, count in runs:
+            frame = av.VideoFrame.from_image(image.convert("RGB")).reformat(format="yuv420p")
+            for _ in range(count):
+                if stop is not None and stop.is_set():
+                    raise Stopped("encoding stopped")
+                frame.pts = pts
+                pts += 1
+                for packet in stream.encode(frame):
+                    container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return out.getvalue()
+
+
+def prompt_clip(prompt: str, width: int, height: int, seconds: float, fps: int,
+                stop: threading.Event | None = None) -> bytes:
+    """A short clip: the prompt's image with a soft light band sweeping across it."""
+    base = prompt_image(prompt, width, height)
+    frames = max(1, round(seconds * fps))
+    band_width = max(2, width // 6)
+    band = Image.new("RGB", (band_width, height), (255, 255, 255))
+    mask = Image.linear_gradient("L").rotate(90).resize((band_width, height)).point(
+        lambda v: int(70 * (1 - abs(v - 127.5) / 127.5)))
+
+    def sweep() -> Iterator[tuple[Image.Image, int]]:
+        for i in range(frames):
+            frame = base.copy()
+            frame.paste(band, (int((width + band_width) * i / frames) - band_width, 0), mask)
+            yield frame, 1
+
+    return encode(sweep(), width=width, height=height, fps=fps, stop=stop)
+
+
+def render(comp: Composition, sources: dict[str, Image.Image], stop: threading.Event | None = None) -> bytes:
+    """Encode a composition: one painted frame per interval in which nothing changes."""
+    points = comp.boundaries()
+
+    def runs() -> Iterator[tuple[Image.Image, int]]:
+        for start, end in zip(points, points[1:], strict=False):
+            count = round(end * comp.fps / 1000) - round(start * comp.fps / 1000)
+            if count > 0:
+                yield paint(comp, start, sources), count
+
+    return encode(runs(), width=comp.width, height=comp.height, fps=comp.fps, stop=stop)
+
+
+def probe(data: bytes) -> VideoInfo | None:
+    """Duration/size/fps of a video (or audio-only duration with size 0), or None if unreadable."""
+    av = _av()
+    try:
+        with av.open(io.BytesIO(data)) as container:
+            duration = (container.duration or 0) / 1_000_000
+            if not container.streams.video:
+                return VideoInfo(duration, 0, 0, 0.0)
+            stream = container.streams.video[0]
+            rate = float(stream.average_rate) if stream.average_rate else 0.0
+            return VideoInfo(duration, stream.width, stream.height, rate)
+    except (av.error.FFmpegError, ValueError, IndexError):
+        return None
+
+
+def poster(data: bytes) -> Image.Image | None:
+    """The first decodable frame of a video, or None."""
+    av = _av()
+    try:
+        with av.open(io.BytesIO(data)) as container:
+            for frame in container.decode(video=0):
+                image: Image.Image = frame.to_image()
+                return image
+    except (av.error.FFmpegError, ValueError, IndexError):
+        return None
+    return None
