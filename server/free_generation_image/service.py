@@ -253,12 +253,16 @@ class Service:
         prompt = _check_prompt(prompt)
         if duration_s is not None and not 1 <= duration_s <= 60:
             raise InvalidInput(f"duration_s must be between 1 and 60 seconds, got {duration_s:g}.")
-        key = self._dedupe_key(prompt, kind, aspect_ratio, duration_s, new_project)
+        # A host retrying a timed-out call must get the same job back: match on the normalised request in
+        # the same project (or, for new_project=True, on the request alone).
+        saved = None if new_project else await self._project(language_hint=prompt)
+        key = self._dedupe_key(prompt, kind, aspect_ratio, duration_s, saved.session_id if saved else "new")
         existing = self.jobs.find_duplicate(key, self.dedupe_window)
         if existing is not None:
             log.info("same request as %s: not sending it again", existing.id)
             return existing, True
-        saved = await self._project(new=new_project, language_hint=prompt)
+        if saved is None:
+            saved = await self._project(new=True, language_hint=prompt)
         notes: list[str] = []
         saved, before = await self._state_or_new_project(saved, prompt, notes)
         balance = await self.client.credits()
@@ -276,9 +280,7 @@ class Service:
         self._spawn(job, lambda: self._run_generate(job, saved, message, before, balance.available, notes))
         return job, False
 
-    def _dedupe_key(self, prompt: str, kind: str, aspect: str | None, duration: float | None, new: bool) -> str:
-        saved = self.projects.load()
-        scope = "new" if new or saved is None else saved.session_id
+    def _dedupe_key(self, prompt: str, kind: str, aspect: str | None, duration: float | None, scope: str) -> str:
         raw = json.dumps([self.settings.api_url, scope, prompt_key(prompt), kind, aspect, duration])
         return hashlib.sha256(raw.encode()).hexdigest()[:32]
 

@@ -155,6 +155,5 @@ def unwrap(
     if "success" in value:
         if value["success"] is False:
             raise fail(code, error_message(value) or "The request failed.")
-        return value["data"] if "data" in value else value
+        return value.get("data", value)
     return value
-

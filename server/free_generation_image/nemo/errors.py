@@ -122,7 +122,8 @@ class StreamDropped(BackendUnavailable):
         "charge twice); the project state shows whether the work finished."
     )
 
-    def __init__(self, message: str, *, events_seen: int, hint: str | None = None, status: int | None = None) -> None:
+    def __init__(self, message: str, *, events_seen: int, hint: str | None = None,
+                 status: int | None = None) -> None:
         super().__init__(message, hint=hint, status=status)
         self.events_seen = events_seen
 

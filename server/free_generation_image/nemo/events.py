@@ -106,8 +106,8 @@ def classify_payload(payload: Mapping[str, Any]) -> list[StreamEvent]:
     if kind == "heartbeat":
         return [HEARTBEAT]
     content = payload.get("content")
-    if isinstance(content, Mapping) or "errorCode" in payload or "errorMessage" in payload:
-        return _adk_event(payload, content if isinstance(content, Mapping) else {})
+    if isinstance(content, dict) or "errorCode" in payload or "errorMessage" in payload:
+        return _adk_event(payload, content if isinstance(content, dict) else {})
     if isinstance(kind, str):
         return _typed(kind, payload)
     if "actions" not in payload:  # an actions-only ADK event (artifact split) is expected noise
@@ -122,15 +122,16 @@ def _adk_event(event: Mapping[str, Any], content: Mapping[str, Any]) -> list[Str
     partial = event.get("partial") is True
     parts = content.get("parts")
     for part in parts if isinstance(parts, list) else ():
-        if not isinstance(part, Mapping):
+        if not isinstance(part, dict):
             continue
         call = part.get("functionCall")
-        if isinstance(call, Mapping):
+        if isinstance(call, dict):
             out.append(ToolCall(_name(call), _object(call.get("args")), _opt_str(call.get("id"))))
             continue
         response = part.get("functionResponse")
-        if isinstance(response, Mapping):
-            out.append(ToolResult(_name(response), _object(response.get("response")), _opt_str(response.get("id"))))
+        if isinstance(response, dict):
+            result = _object(response.get("response"))
+            out.append(ToolResult(_name(response), result, _opt_str(response.get("id"))))
             continue
         text = part.get("text")
         # The user's own message is not echoed by ADK; if a gateway echoes it, it is not a reply.

@@ -222,7 +222,7 @@ def parse_render(body: Any, *, render_id: str) -> RenderStatus:
         progress=min(100.0, max(0.0, progress)),
         url=url,
         error=_error_text(pick("error", "errorMessage")),
-        completed_at=_epoch(pick("completedAt", "completed_at")),
+        completed_at=epoch_seconds(pick("completedAt", "completed_at")),
     )
 
 
@@ -260,7 +260,7 @@ def _number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _epoch(value: Any) -> float | None:
+def epoch_seconds(value: Any) -> float | None:
     """Epoch seconds from epoch seconds, epoch milliseconds or an ISO-8601 string."""
     number = _number(value)
     if number is not None:

@@ -60,8 +60,17 @@ class SSEDecoder:
             self._pending.append(tail)
             self._pending_size = len(tail)
         out: list[str] = []
+        data = self._data
         for line in lines:
-            self._line(line, out)
+            if line.startswith("data:"):  # the common case, inlined: this loop runs per line of the turn
+                value = line[6:] if line.startswith(" ", 5) else line[5:]
+                data.append(value)
+                self._data_size += len(value)
+                self._started = True
+                if self._data_size > self._limit:
+                    raise EventTooLarge(f"a stream event exceeded {self._limit} characters")
+            elif line or self._started:
+                self._line(line, out)
         return out
 
     def close(self) -> list[str]:

@@ -244,6 +244,8 @@ def seconds(ms: float) -> str:
 
 
 def _width(char: str) -> int:
+    if unicodedata.category(char) in ("Mn", "Me", "Cf"):
+        return 0  # combining marks, variation selectors, joiners
     return 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
 
 
@@ -261,8 +263,10 @@ def clean_label(text: str, width: int = LABEL_WIDTH) -> str:
     while cut < len(kept) and used + _width(kept[cut]) <= width - 1:  # keep one column for the ellipsis
         used += _width(kept[cut])
         cut += 1
-    # Never separate a base character from the combining marks that follow it.
-    while 0 < cut < len(kept) and (unicodedata.combining(kept[cut]) or kept[cut] == "\u200d"):
+    # Never separate a letter from its combining marks, nor leave a dangling emoji joiner.
+    while 0 < cut < len(kept) and (
+        unicodedata.category(kept[cut]) in ("Mn", "Me") or kept[cut - 1] == "\u200d"
+    ):
         cut -= 1
     return kept[:cut].rstrip() + "…"
 
@@ -453,9 +457,14 @@ def _upload_line(entry: Mapping[str, Any]) -> str:
 
 
 def _same(a: object, b: object) -> bool:
+    if a is b:
+        return True
     try:
-        return bool(a == b)
-    except RecursionError:
+        if a == b:
+            return True
+        # Equal JSON can still compare unequal in Python (NaN != NaN): compare the serialised form.
+        return json.dumps(a, sort_keys=True, default=repr) == json.dumps(b, sort_keys=True, default=repr)
+    except (TypeError, ValueError, RecursionError):
         return False
 
 
@@ -541,7 +550,7 @@ def diff_states(before: Mapping[str, Any] | None, after: Mapping[str, Any] | Non
     urls = {u for e in new_media for u in (_text(e.get("url")), _text(e.get("cdn_url"))) if u}
     lines += _upload_lines(old.get("video_infos"), new.get("video_infos"), urls)
     others = sorted(k for k in set(old) | set(new) if isinstance(k, str) and k not in _DESCRIBED)
-    lines += [f"Updated {k}" for k in others if not _same(old.get(k), new.get(k))]
+    lines += [f"Updated {clean_label(k)}" for k in others if not _same(old.get(k), new.get(k))]
     changed = not _same(dict(old), dict(new))
     if changed and not lines:
         lines.append("Project state updated")

@@ -48,7 +48,7 @@ def new_http_client() -> httpx2.AsyncClient:
 
 def backoff_delay(attempt: int, rand: float) -> float:
     """Seconds before retry ``attempt`` (1, 2, …): 0.5 s doubling, jittered by ×0.5–1.5, capped at 8 s."""
-    return min(8.0, 0.5 * 2 ** (attempt - 1)) * (0.5 + rand)
+    return min(8.0, 0.5 * 2.0 ** (attempt - 1)) * (0.5 + rand)
 
 
 def is_http_url(url: str) -> bool:
@@ -107,15 +107,22 @@ class Transport:
         json: Any = None,
         body: BodyFactory | None = None,
         headers: Mapping[str, str] | None = None,
-        timeout: httpx2.Timeout | None = None,
+        http_timeout: httpx2.Timeout | None = None,
         whole_body: bool = False,
     ) -> Any:
         """Send, read and unwrap a JSON answer: the envelope's ``data`` (or the whole body if asked)."""
-        response = await self.open(
-            method, path, token=token, json=json, body=body, headers=headers, timeout=timeout, read=True
+        response, content = await self._open(
+            method,
+            path,
+            token=token,
+            json=json,
+            body=body,
+            headers=headers,
+            http_timeout=http_timeout,
+            read=True,
         )
-        value = envelope.unwrap(response.status_code, response.content, **self._error_context(response))
-        return envelope.parse_json(response.content) if whole_body else value
+        value = envelope.unwrap(response.status_code, content, **self._error_context(response))
+        return envelope.parse_json(content) if whole_body else value
 
     async def open(
         self,
@@ -126,16 +133,43 @@ class Transport:
         json: Any = None,
         body: BodyFactory | None = None,
         headers: Mapping[str, str] | None = None,
-        timeout: httpx2.Timeout | None = None,
-        read: bool = False,
+        http_timeout: httpx2.Timeout | None = None,
         max_redirects: int = 0,
         ambiguous: Ambiguous | None = None,
     ) -> httpx2.Response:
-        """Send with the retry policy; return a 2xx response (streaming unless ``read``) or raise.
+        """Send with the retry policy; return an open 2xx streaming response (caller closes it) or raise.
 
-        The caller must ``aclose()`` a streaming response. Non-2xx answers are read (bounded),
-        closed and raised as the matching :class:`NemoError`.
+        Non-2xx answers are read (bounded), closed and raised as the matching :class:`NemoError`.
+        ``ambiguous`` builds the error for a failure after the request may have reached the backend.
         """
+        response, _ = await self._open(
+            method,
+            path,
+            token=token,
+            json=json,
+            body=body,
+            headers=headers,
+            http_timeout=http_timeout,
+            read=False,
+            max_redirects=max_redirects,
+            ambiguous=ambiguous,
+        )
+        return response
+
+    async def _open(
+        self,
+        method: str,
+        path: str,
+        *,
+        token: str | None,
+        json: Any,
+        body: BodyFactory | None,
+        headers: Mapping[str, str] | None,
+        http_timeout: httpx2.Timeout | None,
+        read: bool,
+        max_redirects: int = 0,
+        ambiguous: Ambiguous | None = None,
+    ) -> tuple[httpx2.Response, bytes]:
         url = self.url(path)
         if not is_http_url(url):
             raise InvalidInput(f"Not an http(s) URL: {url[:200]!r}.", hint="Only http and https links work.")
@@ -147,31 +181,40 @@ class Transport:
                 json=json,
                 content=body() if body is not None else None,
                 headers=self._request_headers(token, headers, json is not None),
-                timeout=timeout if timeout is not None else JSON_TIMEOUT,
+                timeout=http_timeout if http_timeout is not None else JSON_TIMEOUT,
             )
 
-        response = await self._send(build, method, read=read, ambiguous=ambiguous, token=token)
+        response, content = await self._send(build, method, read=read, ambiguous=ambiguous)
         hops = 0
         while response.next_request is not None and max_redirects:
             target = response.next_request
             await response.aclose()
             hops += 1
             if hops > max_redirects:
-                raise BadResponse(f"Too many redirects (more than {max_redirects}) for {loggable(target.url)}.")
+                raise BadResponse(
+                    f"Too many redirects (more than {max_redirects}) for {loggable(target.url)}."
+                )
             if target.url.scheme not in ("http", "https"):
                 raise BadResponse(f"Refused a redirect to a non-http(s) URL ({target.url.scheme}:).")
-            response = await self._send(lambda t=target: t, target.method, read=read, ambiguous=ambiguous, token=token)
+            response, content = await self._send(
+                _fixed(target), target.method, read=read, ambiguous=ambiguous
+            )
         if response.is_success:
-            return response
-        try:
-            content = response.content if read else await _read_capped(response, MAX_ERROR_BODY)
-        finally:
-            await response.aclose()
+            return response, content
+        if not read:
+            try:
+                content = await _read_capped(response, MAX_ERROR_BODY)
+            finally:
+                await response.aclose()
         envelope.unwrap(response.status_code, content, **self._error_context(response))
-        raise BadResponse(f"Unexpected {envelope.status_text(response.status_code)} from the backend.",
-                          status=response.status_code)
+        raise BadResponse(  # unwrap raises for every non-2xx; this only guards the invariant
+            f"Unexpected {envelope.status_text(response.status_code)} from the backend.",
+            status=response.status_code,
+        )
 
-    def _request_headers(self, token: str | None, extra: Mapping[str, str] | None, is_json: bool) -> dict[str, str]:
+    def _request_headers(
+        self, token: str | None, extra: Mapping[str, str] | None, is_json: bool
+    ) -> dict[str, str]:
         headers = dict(self._headers())
         headers["Accept"] = "application/json"
         if is_json:
@@ -196,25 +239,31 @@ class Transport:
         *,
         read: bool,
         ambiguous: Ambiguous | None,
-        token: str | None,
-    ) -> httpx2.Response:
+    ) -> tuple[httpx2.Response, bytes]:
+        """One logical request: retries per the module's policy; ``read`` reads the body inside it."""
         idempotent = method in ("GET", "HEAD")
         rate_limited = False
         attempt = 1
         while True:
             request = build()
             started = time.monotonic()
+            content = b""
             try:
                 response = await self.http.send(request, stream=True, follow_redirects=False)
                 if read:
                     try:
-                        await _read_capped(response, MAX_JSON_BODY)
+                        content = await _read_capped(response, MAX_JSON_BODY)
                     finally:
                         await response.aclose()
             except httpx2.TransportError as err:
                 never_sent = isinstance(err, _NEVER_SENT)
-                log.debug("%s %s failed after %.2fs: %s", method, loggable(request.url),
-                          time.monotonic() - started, type(err).__name__)
+                log.debug(
+                    "%s %s failed after %.2fs: %s",
+                    method,
+                    loggable(request.url),
+                    time.monotonic() - started,
+                    type(err).__name__,
+                )
                 if (never_sent or idempotent) and attempt < MAX_ATTEMPTS:
                     await self._sleep(backoff_delay(attempt, self._rand()))
                     attempt += 1
@@ -224,7 +273,9 @@ class Transport:
                     raise BackendUnavailable(message) from err
                 raise ambiguous(message) from err
             status = response.status_code
-            log.debug("%s %s -> %d (%.2fs)", method, loggable(request.url), status, time.monotonic() - started)
+            log.debug(
+                "%s %s -> %d (%.2fs)", method, loggable(request.url), status, time.monotonic() - started
+            )
             if status == 429 and not rate_limited:
                 wait = envelope.retry_after_seconds(response.headers.get("retry-after"))
                 wait = DEFAULT_RATE_LIMIT_WAIT if wait is None else wait
@@ -239,26 +290,31 @@ class Transport:
                 await self._sleep(backoff_delay(attempt, self._rand()))
                 attempt += 1
                 continue
-            return response
+            return response, content
+
+
+def _fixed(request: httpx2.Request) -> Callable[[], httpx2.Request]:
+    """A builder that re-sends one prepared request (a redirect hop has no body to rebuild)."""
+    return lambda: request
 
 
 async def _read_capped(response: httpx2.Response, limit: int) -> bytes:
-    """Read the body into ``response.content``, refusing more than ``limit`` bytes."""
+    """Read the whole (decoded) body, refusing more than ``limit`` bytes."""
     chunks: list[bytes] = []
     size = 0
     async for chunk in response.aiter_bytes():
         size += len(chunk)
         if size > limit:
-            raise BadResponse(f"The backend sent more than {limit // 1024} KiB where a short answer was expected.")
+            raise BadResponse(
+                f"The backend sent more than {limit // 1024} KiB where a short answer was expected."
+            )
         chunks.append(chunk)
-    content = b"".join(chunks)
-    response._content = content  # noqa: SLF001 - lets callers use response.content after a streamed read
-    return content
+    return b"".join(chunks)
 
 
 def scrub(err: NemoError, secret: str | None) -> NemoError:
-    """Remove a secret from an error's message, in case the backend echoed it."""
-    if secret and secret in err.message:
+    """Remove a secret the backend may have echoed from an error message (short strings are no secret)."""
+    if secret and len(secret) >= 8 and secret in err.message:
         err.message = err.message.replace(secret, "***")
         err.args = (err.message, *err.args[1:])
     return err

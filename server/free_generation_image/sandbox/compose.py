@@ -14,9 +14,17 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 COLORS: dict[str, tuple[int, int, int]] = {
-    "white": (255, 255, 255), "black": (20, 20, 20), "red": (230, 40, 40), "blue": (40, 110, 240),
-    "green": (40, 190, 80), "yellow": (250, 220, 40), "orange": (250, 140, 30), "purple": (150, 70, 220),
-    "pink": (245, 110, 180), "gold": (230, 185, 60), "neon blue": (60, 200, 255),
+    "white": (255, 255, 255),
+    "black": (20, 20, 20),
+    "red": (230, 40, 40),
+    "blue": (40, 110, 240),
+    "green": (40, 190, 80),
+    "yellow": (250, 220, 40),
+    "orange": (250, 140, 30),
+    "purple": (150, 70, 220),
+    "pink": (245, 110, 180),
+    "gold": (230, 185, 60),
+    "neon blue": (60, 200, 255),
 }
 MAX_DURATION_MS = 10 * 60 * 1000
 
@@ -60,8 +68,9 @@ class Composition:
     def boundaries(self) -> list[int]:
         """Sorted instants (ms) at which what is on screen may change, from 0 to ``duration``."""
         points = {0, self.duration}
-        for item in (*self.layers, *self.captions):
-            points.update(p for p in (item.start, item.end) if 0 < p < self.duration)
+        spans = [(la.start, la.end) for la in self.layers] + [(c.start, c.end) for c in self.captions]
+        for start, end in spans:
+            points.update(p for p in (start, end) if 0 < p < self.duration)
         return sorted(points)
 
     def layer_at(self, ms: int) -> Layer | None:
@@ -75,16 +84,21 @@ class Composition:
 
 def even(value: float) -> int:
     """Round to an even pixel count >= 16 (H.264 4:2:0 needs even sizes)."""
-    return max(16, int(round(value / 2)) * 2)
+    return max(16, round(value / 2) * 2)
 
 
-def composition_of(draft: Mapping[str, Any], *, scale: float = 1.0, default_size: tuple[int, int] = (1920, 1080),
-                   default_fps: int = 30) -> Composition:
+def composition_of(
+    draft: Mapping[str, Any],
+    *,
+    scale: float = 1.0,
+    default_size: tuple[int, int] = (1920, 1080),
+    default_fps: int = 30,
+) -> Composition:
     """Read a draft; raise ValueError("invalid draft: ...") when it has nothing to show."""
     tracks = draft.get("t")
     if not isinstance(tracks, list) or not any(isinstance(t, dict) and t.get("sg") for t in tracks):
         raise ValueError("invalid draft: no track with segments")
-    meta = draft.get("m") if isinstance(draft.get("m"), dict) else {}
+    meta = draft["m"] if isinstance(draft.get("m"), dict) else {}
     width = _positive_int(meta.get("width"), default_size[0])
     height = _positive_int(meta.get("height"), default_size[1])
     fps = min(60, _positive_int(meta.get("fps"), default_fps))
@@ -108,7 +122,9 @@ def composition_of(draft: Mapping[str, Any], *, scale: float = 1.0, default_size
     if duration <= 0:
         raise ValueError("invalid draft: zero duration")
     duration = min(duration, MAX_DURATION_MS)
-    return Composition(even(width * scale), even(height * scale), fps, duration, tuple(layers), tuple(captions))
+    return Composition(
+        even(width * scale), even(height * scale), fps, duration, tuple(layers), tuple(captions)
+    )
 
 
 def color_of(style: str) -> tuple[int, int, int]:

@@ -11,6 +11,8 @@ import typing
 from dataclasses import dataclass
 from typing import Any, Literal, get_args, get_origin
 
+from free_generation_image.sandbox.faults import FAULTS, parse_spec
+
 Framing = Literal["adk", "typed"]
 HeartbeatStyle = Literal["typed", "empty", "comment"]
 PollShape = Literal["data", "mirror", "raw"]
@@ -68,6 +70,8 @@ class SandboxConfig:
     sse_status_2001: int = 402  # ... code 2001 before a /run_sse stream opens
 
     journal_limit: int = 10_000
+    # Faults armed at start and after every reset, as "NAME[:times]" (times may be "always").
+    faults: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         hints = typing.get_type_hints(type(self))
@@ -76,10 +80,18 @@ class SandboxConfig:
             expected = hints[field.name]
             if expected is float and isinstance(value, int) and not isinstance(value, bool):
                 object.__setattr__(self, field.name, float(value))
+            elif get_origin(expected) is tuple and isinstance(value, list | tuple):
+                object.__setattr__(self, field.name, tuple(value))  # JSON gives lists
             elif not _matches(value, expected):
                 raise ValueError(f"{field.name}={value!r} is not a valid {_describe(expected)}")
-        for name in ("generation_seconds", "edit_seconds", "render_seconds", "token_ttl_seconds",
-                     "quota_window_seconds", "retry_after_seconds"):
+        for name in (
+            "generation_seconds",
+            "edit_seconds",
+            "render_seconds",
+            "token_ttl_seconds",
+            "quota_window_seconds",
+            "retry_after_seconds",
+        ):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0")
         if self.heartbeat_interval <= 0:
@@ -92,6 +104,13 @@ class SandboxConfig:
             raise ValueError("fps must be in [1, 60]")
         if not 0 <= self.port <= 65535:
             raise ValueError("port must be in [0, 65535]")
+        for name, _ in self.fault_specs():
+            if name not in FAULTS:
+                raise ValueError(f"unknown fault {name!r}; known: {', '.join(sorted(FAULTS))}")
+
+    def fault_specs(self) -> list[tuple[str, int | None]]:
+        """``faults`` parsed into (name, times)."""
+        return [parse_spec(spec) for spec in self.faults]
 
     def with_changes(self, **changes: Any) -> SandboxConfig:
         """A copy with ``changes`` applied and validated; unknown names raise ValueError."""
@@ -108,6 +127,8 @@ class SandboxConfig:
 def _matches(value: object, expected: Any) -> bool:
     if get_origin(expected) is Literal:
         return value in get_args(expected)
+    if get_origin(expected) is tuple:
+        return isinstance(value, tuple) and all(isinstance(v, str) for v in value)
     if expected is bool:
         return isinstance(value, bool)
     if expected in (int, float):

@@ -16,7 +16,11 @@ Draft = dict[str, Any]
 
 VIDEO, AUDIO, TEXT = 0, 1, 7
 CANVAS: dict[str, tuple[int, int]] = {
-    "16:9": (1920, 1080), "9:16": (1080, 1920), "1:1": (1080, 1080), "4:3": (1440, 1080), "3:4": (1080, 1440),
+    "16:9": (1920, 1080),
+    "9:16": (1080, 1920),
+    "1:1": (1080, 1080),
+    "4:3": (1440, 1080),
+    "3:4": (1080, 1440),
 }
 BGM_VOLUME = 0.35
 TITLE_SECONDS = 3.0
@@ -29,30 +33,64 @@ def canvas_config(ratio: str) -> dict[str, Any]:
     return {"width": width, "height": height, "ratio": ratio}
 
 
-def media_draft(*, kind: str, src: str, label: str, seconds: float, ratio: str, title: str,
-                fps: int) -> Draft:
-    """Stage one: a draft whose video track holds the generated image or clip."""
+def add_media(
+    draft: Draft, *, kind: str, src: str, label: str, seconds: float, ratio: str, title: str, fps: int
+) -> Draft:
+    """Stage one: put generated media on the video track (appended when the canvas is unchanged)."""
     width, height = CANVAS[ratio]
     ms = round(seconds * 1000)
-    segment = {"id": "v1-1", "s": 0, "d": ms, "src": src, "n": label, "kind": kind}
-    return {"t": [{"id": "v1", "tt": VIDEO, "n": "Video", "sg": [segment]}], "d": ms,
-            "m": {"title": title, "width": width, "height": height, "fps": fps}}
-
-
-def with_post_production(draft: Draft, *, title: str, bgm_src: str | None, bgm_label: str = "") -> Draft:
-    """Stage two: add a BGM track (when ``bgm_src``) and a title track over the first seconds."""
-    out = copy.deepcopy(draft)
-    ms = int(out.get("d") or 0)
-    if bgm_src is not None:
-        out["t"].append(_bgm_track(bgm_src, bgm_label, ms))
-    title_ms = min(ms, round(TITLE_SECONDS * 1000)) or ms
-    out["t"].append({"id": "t1", "tt": TEXT, "n": "Title", "sg": [
-        {"id": "t1-1", "s": 0, "d": title_ms, "txt": title, "sty": DEFAULT_TITLE_STYLE, "n": title}]})
+    meta = draft.get("m") or {}
+    if not has_content(draft) or (meta.get("width"), meta.get("height")) != (width, height):
+        # A new aspect ratio means a new timeline (contract §5.1: changing it requires regeneration).
+        out: Draft = {
+            "t": [{"id": "v1", "tt": VIDEO, "n": "Video", "sg": []}],
+            "d": 0,
+            "m": {"title": title, "width": width, "height": height, "fps": fps},
+        }
+    else:
+        out = copy.deepcopy(draft)
+    video = _track(out, VIDEO, "v1", "Video")
+    start = int(out.get("d") or 0)
+    video["sg"].append(
+        {"id": f"v1-{len(video['sg']) + 1}", "s": start, "d": ms, "src": src, "n": label, "kind": kind}
+    )
+    out["d"] = start + ms
     return out
 
 
-def apply_edits(draft: Draft, edits: tuple[Edit, ...], *, bgm_src: str, bgm_label: str) -> tuple[Draft, list[str]]:
-    """Apply an edit turn's changes; return the new draft and the operations that changed it."""
+def post_produce(draft: Draft, *, title: str, bgm_src: str | None, bgm_label: str = "") -> Draft:
+    """Stage two: BGM under the whole timeline (added when ``bgm_src``, else only stretched) and a
+    title over the first seconds of the newest video segment."""
+    out = copy.deepcopy(draft)
+    total = int(out.get("d") or 0)
+    music = _tracks(out, AUDIO)
+    if not music and bgm_src is not None:
+        out["t"].append(_bgm_track(bgm_src, bgm_label, total))
+    for track in music:
+        for sg in track.get("sg") or []:
+            sg["d"] = max(0, total - int(sg.get("s") or 0))
+    videos = _tracks(out, VIDEO)
+    newest = videos[0]["sg"][-1] if videos and videos[0].get("sg") else {"s": 0, "d": total}
+    titles = _track(out, TEXT, "t1", "Title")
+    titles["sg"].append(
+        {
+            "id": f"t1-{len(titles['sg']) + 1}",
+            "s": int(newest["s"]),
+            "d": min(int(newest["d"]), round(TITLE_SECONDS * 1000)),
+            "txt": title,
+            "sty": DEFAULT_TITLE_STYLE,
+            "n": title,
+        }
+    )
+    return out
+
+
+def apply_edits(
+    draft: Draft, edits: tuple[Edit, ...], *, bgm_src: str | None = None, bgm_label: str = ""
+) -> tuple[Draft, list[str]]:
+    """Apply an edit turn's changes; return the new draft and the operations that changed it.
+
+    ``add_music`` needs ``bgm_src``; without it the edit changes nothing."""
     out = copy.deepcopy(draft)
     applied: list[str] = []
     for edit in edits:
@@ -67,20 +105,34 @@ def has_content(draft: Draft) -> bool:
 
 
 def _bgm_track(src: str, label: str, ms: int) -> dict[str, Any]:
-    return {"id": "a1", "tt": AUDIO, "n": "BGM",
-            "sg": [{"id": "a1-1", "s": 0, "d": ms, "src": src, "v": BGM_VOLUME, "n": label}]}
+    return {
+        "id": "a1",
+        "tt": AUDIO,
+        "n": "BGM",
+        "sg": [{"id": "a1-1", "s": 0, "d": ms, "src": src, "v": BGM_VOLUME, "n": label}],
+    }
 
 
 def _tracks(draft: Draft, tt: int) -> list[dict[str, Any]]:
     return [t for t in draft.get("t") or [] if t.get("tt") == tt]
 
 
-def _apply(draft: Draft, edit: Edit, bgm_src: str, bgm_label: str) -> bool:
+def _track(draft: Draft, tt: int, track_id: str, name: str) -> dict[str, Any]:
+    """The first track of type ``tt``, created (empty) when missing."""
+    found = _tracks(draft, tt)
+    if found:
+        return found[0]
+    track: dict[str, Any] = {"id": track_id, "tt": tt, "n": name, "sg": []}
+    draft.setdefault("t", []).append(track)
+    return track
+
+
+def _apply(draft: Draft, edit: Edit, bgm_src: str | None, bgm_label: str) -> bool:
     """Mutate ``draft`` (a private copy) for one edit; False when there was nothing to change."""
     music, titles = _tracks(draft, AUDIO), _tracks(draft, TEXT)
     title_segments = [sg for t in titles for sg in t.get("sg") or []]
     if edit.op == "add_music":
-        if music:
+        if music or bgm_src is None:
             return False
         draft["t"].append(_bgm_track(bgm_src, bgm_label, int(draft.get("d") or 0)))
     elif edit.op == "remove_music":

@@ -29,30 +29,45 @@ class FaultKind:
 
 # A None default means "derived from the config or the request when the fault fires".
 FAULTS: dict[str, FaultKind] = {
-    "rate_limited": FaultKind("http", "HTTP 429 with Retry-After; nothing reaches the handler",
-                              {"retry_after": (float, None)}),
-    "server_error": FaultKind("http", "5xx HTML error page (proxy style); nothing reaches the handler",
-                              {"status": (int, 503)}),
+    "rate_limited": FaultKind(
+        "http", "HTTP 429 with Retry-After; nothing reaches the handler", {"retry_after": (float, None)}
+    ),
+    "server_error": FaultKind(
+        "http", "5xx HTML error page (proxy style); nothing reaches the handler", {"status": (int, 503)}
+    ),
     "malformed_json": FaultKind("http", "HTTP 200, JSON content type, truncated body; nothing happens"),
     "token_expired": FaultKind("auth", "the presented token expires now -> 1001 (a new one may be issued)"),
     "session_lost": FaultKind("session", "the named session is forgotten -> 1002 from now on"),
     "out_of_credits": FaultKind("credits", "the user's available credits drop to 0 -> 2001"),
     "silent_close": FaultKind("turn", "the turn works but its stream carries no text"),
-    "slow_stream": FaultKind("turn", "the generation takes `seconds` longer (heartbeats only)",
-                             {"seconds": (float, 3.0)}),
-    "drop_stream": FaultKind("turn", "the connection drops after `after` events; the turn completes",
-                             {"after": (int, 2)}),
-    "error_frame": FaultKind("turn", 'after `after` events: data: {"error": message}; the turn stops',
-                             {"after": (int, 2), "message": (str, "Internal agent error")}),
+    "slow_stream": FaultKind(
+        "turn", "the generation takes `seconds` longer (heartbeats only)", {"seconds": (float, 3.0)}
+    ),
+    "drop_stream": FaultKind(
+        "turn", "the connection drops after `after` events; the turn completes", {"after": (int, 2)}
+    ),
+    "error_frame": FaultKind(
+        "turn",
+        'after `after` events: data: {"error": message}; the turn stops',
+        {"after": (int, 2), "message": (str, "Internal agent error")},
+    ),
     "temporary_issue": FaultKind("turn", 'a trailing "I encountered a temporary issue" text'),
-    "adk_error": FaultKind("turn", "after `after` events: an event with errorCode/errorMessage; turn stops",
-                           {"after": (int, 1), "code": (str, "UNKNOWN_ERROR"),
-                            "message": (str, "The model returned an error.")}),
-    "render_failed": FaultKind("render", "the next render ends in status failed",
-                               {"error": (str, "Render worker crashed (injected)")}),
+    "adk_error": FaultKind(
+        "turn",
+        "after `after` events: an event with errorCode/errorMessage; turn stops",
+        {"after": (int, 1), "code": (str, "UNKNOWN_ERROR"), "message": (str, "The model returned an error.")},
+    ),
+    "render_failed": FaultKind(
+        "render",
+        "the next render ends in status failed",
+        {"error": (str, "Render worker crashed (injected)")},
+    ),
     "plan_402": FaultKind("render", "render submit answers HTTP 402 (free plan)"),
-    "drop_download": FaultKind("download", "the connection drops after `after_bytes` of a file (default: half)",
-                               {"after_bytes": (int, None)}),
+    "drop_download": FaultKind(
+        "download",
+        "the connection drops after `after_bytes` of a file (default: half)",
+        {"after_bytes": (int, None)},
+    ),
 }
 
 
@@ -69,8 +84,14 @@ class Fault:
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON-able dict."""
-        return {"id": self.id, "name": self.name, "times": self.times, "path": self.path,
-                "params": dict(self.params), "fired": self.fired}
+        return {
+            "id": self.id,
+            "name": self.name,
+            "times": self.times,
+            "path": self.path,
+            "params": dict(self.params),
+            "fired": self.fired,
+        }
 
 
 def validate(name: str, times: int | None, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -82,15 +103,19 @@ def validate(name: str, times: int | None, params: Mapping[str, Any]) -> dict[st
         raise ValueError("times must be a positive integer or None (always)")
     unknown = sorted(set(params) - set(kind.params))
     if unknown:
-        raise ValueError(f"fault {name!r} takes no parameter(s) {', '.join(unknown)}; "
-                         f"it takes: {', '.join(kind.params) or 'none'}")
+        raise ValueError(
+            f"fault {name!r} takes no parameter(s) {', '.join(unknown)}; "
+            f"it takes: {', '.join(kind.params) or 'none'}"
+        )
     merged = {key: default for key, (_, default) in kind.params.items()}
     for key, value in params.items():
         merged[key] = _coerce(name, key, *kind.params[key], value)
     return merged
 
 
-def _coerce(fault: str, key: str, kind: ParamType, default: object, value: object) -> int | float | str | None:
+def _coerce(
+    fault: str, key: str, kind: ParamType, default: object, value: object
+) -> int | float | str | None:
     if value is None and default is None:
         return None
     if kind is str:

@@ -16,8 +16,16 @@ from typing import Any, Literal
 
 EntryKind = Literal["request", "event"]
 
-RECORDED_HEADERS = ("authorization", "x-client-id", "x-skill-source", "x-skill-version", "x-skill-platform",
-                    "content-type", "accept", "range")
+RECORDED_HEADERS = (
+    "authorization",
+    "x-client-id",
+    "x-skill-source",
+    "x-skill-version",
+    "x-skill-platform",
+    "content-type",
+    "accept",
+    "range",
+)
 _TOKEN_RE = re.compile(r"(nmv_usr_|clm_)[A-Za-z0-9_\-]+")
 _BODY_LIMIT = 400
 
@@ -40,17 +48,36 @@ class JournalEntry:
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON-able dict."""
-        return {"seq": self.seq, "at": self.at, "kind": self.kind, "method": self.method, "path": self.path,
-                "status": self.status, "headers": dict(self.headers), "body": self.body,
-                "message": self.message, "faults": list(self.faults), "data": dict(self.data)}
+        return {
+            "seq": self.seq,
+            "at": self.at,
+            "kind": self.kind,
+            "method": self.method,
+            "path": self.path,
+            "status": self.status,
+            "headers": dict(self.headers),
+            "body": self.body,
+            "message": self.message,
+            "faults": list(self.faults),
+            "data": dict(self.data),
+        }
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> JournalEntry:
         """Inverse of :meth:`to_json`."""
-        return cls(seq=int(raw["seq"]), at=float(raw["at"]), kind=raw["kind"], method=str(raw["method"]),
-                   path=str(raw["path"]), status=raw.get("status"), headers=dict(raw.get("headers") or {}),
-                   body=str(raw.get("body") or ""), message=raw.get("message"),
-                   faults=tuple(raw.get("faults") or ()), data=dict(raw.get("data") or {}))
+        return cls(
+            seq=int(raw["seq"]),
+            at=float(raw["at"]),
+            kind=raw["kind"],
+            method=str(raw["method"]),
+            path=str(raw["path"]),
+            status=raw.get("status"),
+            headers=dict(raw.get("headers") or {}),
+            body=str(raw.get("body") or ""),
+            message=raw.get("message"),
+            faults=tuple(raw.get("faults") or ()),
+            data=dict(raw.get("data") or {}),
+        )
 
 
 def redact(text: str) -> str:
@@ -75,7 +102,9 @@ def recorded_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return out
 
 
-def summarize_body(content_type: str, body: bytes, *, multipart_files: list[tuple[str, int]] | None = None) -> str:
+def summarize_body(
+    content_type: str, body: bytes, *, multipart_files: list[tuple[str, int]] | None = None
+) -> str:
     """A short, redacted, human-readable summary of a request body."""
     if multipart_files is not None:
         return "multipart files=" + ", ".join(f"{name} ({size} B)" for name, size in multipart_files)
@@ -103,13 +132,32 @@ class Journal:
         self._seq += 1
         return self._seq
 
-    def request(self, *, method: str, path: str, status: int, headers: Mapping[str, str], body: str,
-                message: str | None = None, faults: tuple[str, ...] = (),
-                data: Mapping[str, Any] | None = None) -> JournalEntry:
+    def request(
+        self,
+        *,
+        method: str,
+        path: str,
+        status: int,
+        headers: Mapping[str, str],
+        body: str,
+        message: str | None = None,
+        faults: tuple[str, ...] = (),
+        data: Mapping[str, Any] | None = None,
+    ) -> JournalEntry:
         """Record a finished (or, for streams, started) request."""
-        entry = JournalEntry(seq=self._next(), at=time.time(), kind="request", method=method, path=path,
-                             status=status, headers=recorded_headers(headers), body=body, message=message,
-                             faults=faults, data=dict(data or {}))
+        entry = JournalEntry(
+            seq=self._next(),
+            at=time.time(),
+            kind="request",
+            method=method,
+            path=path,
+            status=status,
+            headers=recorded_headers(headers),
+            body=body,
+            message=message,
+            faults=faults,
+            data=dict(data or {}),
+        )
         self._entries.append(entry)
         return entry
 
@@ -121,8 +169,9 @@ class Journal:
 
     def entries(self, *, path: str | None = None, kind: EntryKind | None = None) -> list[JournalEntry]:
         """Entries in order, optionally those whose path contains ``path`` and/or of one kind."""
-        return [e for e in self._entries
-                if (path is None or path in e.path) and (kind is None or e.kind == kind)]
+        return [
+            e for e in self._entries if (path is None or path in e.path) and (kind is None or e.kind == kind)
+        ]
 
     def clear(self) -> None:
         """Forget everything (sequence numbers keep increasing)."""

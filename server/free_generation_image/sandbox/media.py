@@ -19,7 +19,12 @@ from free_generation_image.sandbox.compose import Caption, Composition
 
 Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
 # Tried in order for CJK text; Pillow's bundled font (Latin only) is the fallback.
-_CJK_FONTS = ("NotoSansCJK-Regular.ttc", "NotoSansSC-Regular.otf", "wqy-microhei.ttc", "DroidSansFallbackFull.ttf")
+_CJK_FONTS = (
+    "NotoSansCJK-Regular.ttc",
+    "NotoSansSC-Regular.otf",
+    "wqy-microhei.ttc",
+    "DroidSansFallbackFull.ttf",
+)
 
 
 def _seed(text: str) -> bytes:
@@ -45,22 +50,32 @@ def prompt_image(prompt: str, width: int, height: int) -> Image.Image:
     """A gradient seeded by the prompt's hash, a few soft shapes, and the prompt written on it."""
     seed = _seed(prompt)
     start, end = tuple(seed[0:3]), tuple(seed[3:6])
-    mask = Image.linear_gradient("L").rotate(seed[6] / 255 * 360, expand=True).resize((width, height))
-    img = Image.composite(Image.new("RGB", (width, height), start), Image.new("RGB", (width, height), end), mask)
+    # A gradient square big enough that any rotation still covers the centred canvas.
+    side = math.ceil(math.hypot(width, height)) + 2
+    square = (
+        Image.linear_gradient("L").resize((side, side)).rotate(seed[6] / 255 * 360, Image.Resampling.BILINEAR)
+    )
+    left, top = (side - width) // 2, (side - height) // 2
+    mask = square.crop((left, top, left + width, top + height))
+    img = Image.composite(
+        Image.new("RGB", (width, height), start), Image.new("RGB", (width, height), end), mask
+    )
     shapes = Image.new("RGBA", (width, height))
     pen = ImageDraw.Draw(shapes)
     for i in range(4):
         cx, cy = seed[7 + i] / 255 * width, seed[11 + i] / 255 * height
         radius = (0.08 + seed[15 + i] / 255 * 0.22) * min(width, height)
-        pen.ellipse((cx - radius, cy - radius, cx + radius, cy + radius),
-                    fill=(*seed[19 + i * 3:22 + i * 3], 90))
+        pen.ellipse(
+            (cx - radius, cy - radius, cx + radius, cy + radius), fill=(*seed[19 + i * 3 : 22 + i * 3], 90)
+        )
     img.paste(shapes, (0, 0), shapes)
     draw_text(img, prompt, color=(255, 255, 255), center_y=0.5, size_ratio=1 / 16)
     return img
 
 
-def draw_text(img: Image.Image, text: str, *, color: tuple[int, int, int], center_y: float,
-              size_ratio: float) -> None:
+def draw_text(
+    img: Image.Image, text: str, *, color: tuple[int, int, int], center_y: float, size_ratio: float
+) -> None:
     """Write ``text`` centred (wrapped to 85 % of the width, at most 4 lines) with a drop shadow."""
     size = max(10, int(min(img.width, img.height) * size_ratio * (16 / 9 if img.width >= img.height else 1)))
     face = font(size, _has_cjk(text))
@@ -131,19 +146,21 @@ def tone_wav(seed_text: str, seconds: float, *, rate: int = 8000) -> bytes:
     """A quiet, deterministic arpeggio (mono 16-bit WAV) standing in for generated background music."""
     seed = _seed(seed_text)
     root = 220.0 * 2 ** (seed[0] % 12 / 12)
-    notes = [root * 2 ** (step / 12) for step in (0, 4, 7, 12)]
-    frames = bytearray()
-    for i in range(int(seconds * rate)):
-        t = i / rate
-        note = notes[int(t * 2) % len(notes)]
-        envelope = 1 - (t * 2 % 1) * 0.7
-        frames += struct.pack("<h", int(6000 * envelope * math.sin(2 * math.pi * note * t)))
+    note_samples = rate // 2  # four half-second notes: the pattern loops every two seconds
+    pattern = bytearray()
+    for step in (0, 4, 7, 12):
+        pitch = root * 2 ** (step / 12)
+        for i in range(note_samples):
+            envelope = 1 - 0.7 * i / note_samples
+            pattern += struct.pack("<h", int(6000 * envelope * math.sin(2 * math.pi * pitch * i / rate)))
+    total = int(seconds * rate) * 2
+    frames = (bytes(pattern) * (total // len(pattern) + 1))[:total]
     out = io.BytesIO()
     with wave.open(out, "wb") as wav:
         wav.setnchannels(1)
         wav.setsampwidth(2)
         wav.setframerate(rate)
-        wav.writeframes(bytes(frames))
+        wav.writeframes(frames)
     return out.getvalue()
 
 
@@ -169,6 +186,7 @@ def wav_seconds(data: bytes) -> float | None:
     """Duration of a WAV file, else None."""
     try:
         with wave.open(io.BytesIO(data)) as wav:
-            return wav.getnframes() / float(wav.getframerate())
+            frames: int = wav.getnframes()
+            return frames / float(wav.getframerate())
     except (wave.Error, EOFError, ValueError):
         return None

@@ -28,8 +28,15 @@ def raw(body: Mapping[str, Any], *, status: int = 200) -> JSONResponse:
 class ApiError(Exception):
     """A refusal the app turns into a response: code/success/detail envelope, HTTP status, headers."""
 
-    def __init__(self, status: int, message: str, *, code: int | None = None, envelope: Envelope = "code",
-                 headers: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        code: int | None = None,
+        envelope: Envelope = "code",
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message

@@ -6,8 +6,10 @@ from typing import Literal
 
 Lang = Literal["en", "zh"]
 
-TEMPORARY_ISSUE = {"en": "I encountered a temporary issue. Please try again in a moment.",
-                   "zh": "I encountered a temporary issue. 请稍后再试。"}
+TEMPORARY_ISSUE = {
+    "en": "I encountered a temporary issue. Please try again in a moment.",
+    "zh": "I encountered a temporary issue. 请稍后再试。",
+}
 
 
 def lang_of(language: str | None) -> Lang:
@@ -42,7 +44,7 @@ def finished(kind: str, title: str, lang: Lang, *, gui: bool) -> str:
     if lang == "zh":
         text = f"完成！你的{_noun(kind, lang)}《{title}》已经放进时间线。"
         return text + ("点击导出按钮即可下载。" if gui else "")
-    text = f"Done! Your {_noun(kind, lang)} \"{title}\" is on the timeline."
+    text = f'Done! Your {_noun(kind, lang)} "{title}" is on the timeline.'
     return text + (" Click the Export button to download it." if gui else "")
 
 
@@ -51,6 +53,13 @@ def edited(summary: str, lang: Lang, *, gui: bool) -> str:
     if lang == "zh":
         return f"已更新时间线：{summary}。" + ("你可以在右侧面板预览效果。" if gui else "")
     return f"Updated the timeline: {summary}." + (" Open the preview panel to see it." if gui else "")
+
+
+def unchanged(lang: Lang) -> str:
+    """Final text of an edit turn that found nothing to change."""
+    if lang == "zh":
+        return "时间线已经是你要求的样子，没有需要修改的地方。"
+    return "The timeline already looks like that; nothing needed to change."
 
 
 def edit_summary(ops: list[str], lang: Lang) -> str:
@@ -71,6 +80,11 @@ def edit_summary(ops: list[str], lang: Lang) -> str:
 def unavailable(kind: str, lang: Lang) -> str:
     """Said when the sandbox cannot synthesize the media (PyAV missing)."""
     if lang == "zh":
-        return f"抱歉，沙盒无法生成{_noun(kind, lang)}：请安装 video 扩展（pip install 'free-generation-image[video]'）。"
-    return (f"Sorry, this sandbox cannot make a {_noun(kind, lang)}: "
-            "install the video extra (pip install 'free-generation-image[video]').")
+        return (
+            f"抱歉，沙盒无法生成{_noun(kind, lang)}："
+            "请安装 video 扩展（pip install 'free-generation-image[video]'）。"
+        )
+    return (
+        f"Sorry, this sandbox cannot make a {_noun(kind, lang)}: "
+        "install the video extra (pip install 'free-generation-image[video]')."
+    )

@@ -5,6 +5,7 @@ and only the operations that need video fail, with a message that says what to i
 from __future__ import annotations
 
 import io
+import itertools
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -38,7 +39,7 @@ class VideoInfo:
 
 def _av() -> Any:
     try:
-        import av  # noqa: PLC0415 - optional dependency, imported on use
+        import av  # optional dependency: imported on use
     except ImportError as err:
         raise VideoUnavailable(INSTALL_HINT) from err
     return av
@@ -53,18 +54,25 @@ def available() -> bool:
     return True
 
 
-def encode(runs: Iterable[tuple[Image.Image, int]], *, width: int, height: int, fps: int,
-           stop: threading.Event | None = None) -> bytes:
+def encode(
+    runs: Iterable[tuple[Image.Image, int]],
+    *,
+    width: int,
+    height: int,
+    fps: int,
+    stop: threading.Event | None = None,
+) -> bytes:
     """Encode (image, frame count) runs as an H.264 MP4; a run's frame is converted once, then repeated."""
     av = _av()
     out = io.BytesIO()
     with av.open(out, mode="w", format="mp4") as container:
         stream = container.add_stream("libx264", rate=fps)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        stream.options = {"preset": "ultrafast", "crf": "26", "tune": "stillimage"}
+        stream.options = {"preset": "ultrafast", "crf": "26"}
         pts = 0
+        to_yuv = av.video.reformatter.VideoReformatter()  # one scaler context for every frame
         for image, count in runs:
-            frame = av.VideoFrame.from_image(image.convert("RGB")).reformat(format="yuv420p")
+            frame = to_yuv.reformat(av.VideoFrame.from_image(image.convert("RGB")), format="yuv420p")
             for _ in range(count):
                 if stop is not None and stop.is_set():
                     raise Stopped("encoding stopped")
@@ -77,15 +85,20 @@ def encode(runs: Iterable[tuple[Image.Image, int]], *, width: int, height: int, 
     return out.getvalue()
 
 
-def prompt_clip(prompt: str, width: int, height: int, seconds: float, fps: int,
-                stop: threading.Event | None = None) -> bytes:
+def prompt_clip(
+    prompt: str, width: int, height: int, seconds: float, fps: int, stop: threading.Event | None = None
+) -> bytes:
     """A short clip: the prompt's image with a soft light band sweeping across it."""
     base = prompt_image(prompt, width, height)
     frames = max(1, round(seconds * fps))
     band_width = max(2, width // 6)
     band = Image.new("RGB", (band_width, height), (255, 255, 255))
-    mask = Image.linear_gradient("L").rotate(90).resize((band_width, height)).point(
-        lambda v: int(70 * (1 - abs(v - 127.5) / 127.5)))
+    mask = (
+        Image.linear_gradient("L")
+        .rotate(90)
+        .resize((band_width, height))
+        .point(lambda v: int(70 * (1 - abs(v - 127.5) / 127.5)))
+    )
 
     def sweep() -> Iterator[tuple[Image.Image, int]]:
         for i in range(frames):
@@ -101,7 +114,7 @@ def render(comp: Composition, sources: dict[str, Image.Image], stop: threading.E
     points = comp.boundaries()
 
     def runs() -> Iterator[tuple[Image.Image, int]]:
-        for start, end in zip(points, points[1:], strict=False):
+        for start, end in itertools.pairwise(points):
             count = round(end * comp.fps / 1000) - round(start * comp.fps / 1000)
             if count > 0:
                 yield paint(comp, start, sources), count

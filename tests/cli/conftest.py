@@ -1,0 +1,48 @@
+"""CLI fixtures: one in-process sandbox per module, and a way to run the real command against it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from tests.cli.helpers import Cli
+
+from free_generation_image.sandbox import Sandbox, SandboxConfig, run_sandbox
+
+# Fast clocks and small media: the CLI's behaviour is under test, not the sandbox's pace.
+FAST = {
+    "generation_seconds": 0.3,
+    "edit_seconds": 0.1,
+    "render_seconds": 0.6,
+    "heartbeat_interval": 0.2,
+    "media_scale": 0.25,
+    "quota_enabled": False,
+}
+
+
+@pytest.fixture(scope="module")
+def module_sandbox() -> Iterator[Sandbox]:
+    with run_sandbox(SandboxConfig(**FAST)) as sb:  # type: ignore[arg-type]
+        yield sb
+
+
+@pytest.fixture
+def sandbox(module_sandbox: Sandbox) -> Sandbox:
+    """The module's sandbox, reset for each test: fast settings, no users, faults or journal."""
+    module_sandbox.reset()
+    return module_sandbox
+
+
+@pytest.fixture
+def cli(sandbox: Sandbox, tmp_path: Path) -> Cli:
+    """The CLI on this sandbox, with private config and output dirs and none of the developer's settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NEMO_", "SKILL_"))}
+    env.update(
+        NEMO_API_URL=sandbox.url,
+        NEMO_CONFIG_DIR=str(tmp_path / "config"),
+        NEMO_OUTPUT_DIR=str(tmp_path / "out"),
+        PYTHONUNBUFFERED="1",
+    )
+    return Cli(env, tmp_path / "out")

@@ -1,0 +1,102 @@
+"""The wheel, installed into a fresh venv outside the checkout, runs `--version`, `serve` and `demo`.
+
+Slow by nature (pip resolves the dependencies from the index): about 45 s, most of it pip.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import anyio
+import checks
+import pytest
+import smoke
+
+from free_generation_image.skillmeta import SKILL
+
+pytestmark = pytest.mark.anyio
+
+ROOT = Path(__file__).resolve().parents[2]
+VERSION = SKILL.version
+
+
+@pytest.fixture(scope="module")
+def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> smoke.Venv:
+    """A venv with no site-packages of ours, and the plain wheel (no extras) installed with pip."""
+    where = tmp_path_factory.mktemp("clean")
+    assert not where.resolve().is_relative_to(ROOT), "the clean venv must not see the checkout"
+    venv = smoke.fresh_venv(where / "venv")
+    venv.pip_install(str(wheel))
+    return venv
+
+
+def test_wheel_carries_what_it_needs_and_passes_twine(wheel: Path) -> None:
+    assert checks.wheel_problems(wheel, VERSION) == []
+    done = subprocess.run(
+        [sys.executable, "-m", "twine", "check", "--strict", str(wheel)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_version_and_metadata_come_from_the_installed_wheel(installed: smoke.Venv, tmp_path: Path) -> None:
+    env = smoke.scrubbed_env(**smoke.isolated_settings(tmp_path))
+    shown = smoke.run([installed.bin(checks.COMMAND), "--version"], env=env, cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.strip() == f"{checks.COMMAND} {VERSION}"
+    probe = (
+        "import importlib.metadata, free_generation_image as m; "
+        "print(m.__file__); print(m.__version__); print(importlib.metadata.version('free-generation-image'))"
+    )
+    done = smoke.run([installed.bin("python"), "-c", probe], env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    location, version, metadata = done.stdout.split()
+    assert Path(location).is_relative_to(installed.root)
+    assert version == metadata == VERSION
+
+
+async def test_serve_over_stdio_lists_the_seven_tools(installed: smoke.Venv, tmp_path: Path) -> None:
+    env = smoke.scrubbed_env(**smoke.isolated_settings(tmp_path))
+    with anyio.fail_after(120):
+        answer = await smoke.ask_server(str(installed.bin(checks.COMMAND)), ["serve"], env, tmp_path)
+    assert answer.tools == smoke.TOOLS
+    assert (answer.server_name, answer.server_version) == ("free-generation-image", VERSION)
+    # The instructions are SKILL.md's tool guide, read from the wheel's data copy at run time.
+    assert answer.instructions == SKILL.section("How to use the tools")
+
+
+def test_demo_round_trip_saves_an_image_and_a_video(
+    installed: smoke.Venv, wheel: Path, tmp_path: Path
+) -> None:
+    # Last in this module: it adds the video extra to the shared venv (the demo encodes an MP4).
+    installed.pip_install(f"{wheel}[video]")
+    env = smoke.scrubbed_env(**smoke.isolated_settings(tmp_path))
+    done = smoke.run([installed.bin(checks.COMMAND), "demo", "--json"], env=env, cwd=tmp_path, timeout=180)
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout)
+    image, video = Path(result["image"]), Path(result["video"])
+    assert image.is_relative_to(tmp_path / "out")
+    assert video.is_relative_to(tmp_path / "out")
+    assert image.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    assert video.read_bytes()[4:8] == b"ftyp"
+
+
+def test_uvx_runs_the_built_wheel(wheel: Path, tmp_path: Path) -> None:
+    uvx = shutil.which("uvx")
+    if uvx is None:
+        pytest.skip("uv is not installed (pip install uv)")
+    done = smoke.run(
+        [uvx, "--from", str(wheel), checks.COMMAND, "--version"],
+        env=smoke.scrubbed_env(),
+        cwd=tmp_path,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == f"{checks.COMMAND} {VERSION}"
