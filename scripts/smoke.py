@@ -69,15 +69,17 @@ class Venv:
             return self.root / "Scripts" / f"{name}.exe"
         return self.root / "bin" / name
 
-    def pip_install(self, *requirements: str, timeout: float = 600) -> None:
-        """pip install into this venv, dependencies from the configured index (PyPI)."""
-        subprocess.run(
-            [str(self.bin("python")), "-m", "pip", "install", "--quiet", *requirements],
-            check=True,
-            cwd=self.root,
-            env=scrubbed_env(PIP_DISABLE_PIP_VERSION_CHECK="1"),
-            timeout=timeout,
+    def pip_install(self, *requirements: str, timeout: float = 900) -> None:
+        """pip install into this venv, dependencies from the configured index (PyPI); raises with pip's
+        output on failure (and keeps it quiet otherwise)."""
+        command = [str(self.bin("python")), "-m", "pip", "install", "--quiet", *requirements]
+        done = run(
+            command, env=scrubbed_env(PIP_DISABLE_PIP_VERSION_CHECK="1"), cwd=self.root, timeout=timeout
         )
+        if done.returncode != 0:
+            raise RuntimeError(
+                f"pip install {' '.join(requirements)} failed:\n{(done.stdout + done.stderr)[-3000:]}"
+            )
 
 
 def fresh_venv(dest: Path) -> Venv:

@@ -20,7 +20,11 @@ def test_defaults_and_env_and_overrides(tmp_path: Path) -> None:
     assert s.api_url == DEFAULT_API_URL and s.token is None
     assert s.config_dir.name == "free-generation-image"
     assert s.output_dir.name == "free-generation-image"
-    env = {"NEMO_API_URL": "http://127.0.0.1:9/", "NEMO_TOKEN": "nmv_usr_secret", "NEMO_CONFIG_DIR": str(tmp_path)}
+    env = {
+        "NEMO_API_URL": "http://127.0.0.1:9/",
+        "NEMO_TOKEN": "nmv_usr_secret",
+        "NEMO_CONFIG_DIR": str(tmp_path),
+    }
     s = Settings.from_env(env)
     assert s.api_url == "http://127.0.0.1:9" and s.token == "nmv_usr_secret" and s.config_dir == tmp_path
     assert "nmv_usr_secret" not in repr(s)

@@ -251,6 +251,21 @@ async def test_never_overwrites(tmp_path: Path) -> None:
 
 
 @pytest.mark.anyio
+async def test_a_planted_symlink_is_neither_followed_nor_replaced(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    (out / "cat.png").symlink_to(victim)
+    (out / "dog.png").symlink_to(tmp_path / "does-not-exist.png")  # dangling
+    cat = await save_stream(out, "cat", chunked(image_bytes("PNG")), expected={"png"}, max_bytes=MB)
+    dog = await save_stream(out, "dog", chunked(image_bytes("PNG")), expected={"png"}, max_bytes=MB)
+    assert (cat.path.name, dog.path.name) == ("cat-2.png", "dog-2.png")
+    assert victim.read_text() == "precious"
+    assert not (tmp_path / "does-not-exist.png").exists()
+
+
+@pytest.mark.anyio
 async def test_concurrent_saves_get_distinct_names(tmp_path: Path) -> None:
     payloads = [image_bytes("PNG", (8 + i, 8)) for i in range(12)]
     results: list[files.SavedFile] = []

@@ -39,7 +39,11 @@ def test_compose_message_makes_options_explicit() -> None:
     assert compose_message("a cat") == "a cat"
     message = compose_message("a cat", kind="video", aspect_ratio="9:16", duration_s=8)
     assert message.startswith("a cat\n\n[Request: ")
-    assert "Generate a video clip" in message and "aspect ratio 9:16" in message and "duration 8 seconds" in message
+    assert (
+        "Generate a video clip" in message
+        and "aspect ratio 9:16" in message
+        and "duration 8 seconds" in message
+    )
     image = compose_message("a cat", kind="image", duration_s=8)
     assert "still image" in image and "duration" not in image
 

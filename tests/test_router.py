@@ -49,6 +49,7 @@ TABLE: list[tuple[str, str, object]] = [
     ("帮我export成png", "export", "png"),
     ("导出 as mp4", "export", "mp4"),
     ("“export”", "export", "mp4"),  # the user repeats our suggestion, quotes included
+    ('ok, "export" please', "export", "mp4"),
     # --- negated export: nothing else to do -> status
     ("don't export yet", "status", None),
     ("Don’t export yet", "status", None),

@@ -39,6 +39,7 @@ from free_generation_image.prompting import AspectRatio
 if TYPE_CHECKING:
     from free_generation_image.config import Settings
     from free_generation_image.models import ChatResult, ExportResult, GenerateResult, StatusResult
+    from free_generation_image.sandbox import SandboxConfig
     from free_generation_image.service import Service
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,6 @@ log = logging.getLogger(__name__)
 DEFAULT_WAIT = 900.0  # a shell has no host timeout, but a forgotten command should not wait forever
 ELSEWHERE_POLL = 1.0  # a job run by another process is only visible through its log file
 HANDOFF_SECONDS = 60.0  # longest wait for the backend to take a job before --wait may end this process
-DEMO_SECONDS = 3.0  # how long the demo's generation and render take: long enough to see the progress
 DEMO_PROMPT = "A red fox curled up in fresh snow at sunrise, soft watercolor illustration"
 
 DESCRIPTION = """\
@@ -696,11 +696,11 @@ def _demo(run: Run) -> int:
 
     import anyio
 
-    from free_generation_image.sandbox import SandboxConfig, run_sandbox
+    from free_generation_image.sandbox import run_sandbox
 
     with (
         tempfile.TemporaryDirectory(prefix="fgi-demo-") as config_dir,
-        run_sandbox(SandboxConfig(generation_seconds=DEMO_SECONDS, render_seconds=DEMO_SECONDS)) as sandbox,
+        run_sandbox(demo_sandbox_config()) as sandbox,
     ):
         settings = _demo_settings(sandbox.url, Path(config_dir), run.args.output)
         run.display.note(
@@ -709,6 +709,13 @@ def _demo(run: Run) -> int:
         )
         code: int = anyio.run(_demo_flow, run, settings, sandbox.url)
         return code
+
+
+def demo_sandbox_config() -> SandboxConfig:
+    """The demo's backend: real 1080p media, and waits long enough to see the progress display."""
+    from free_generation_image.sandbox import SandboxConfig
+
+    return SandboxConfig(generation_seconds=3.0, render_seconds=3.0)
 
 
 def _demo_settings(api_url: str, config_dir: Path, output: Path | None) -> Settings:

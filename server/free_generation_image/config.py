@@ -28,8 +28,10 @@ def _clean(value: str | None) -> str | None:
 
 def _http_url(name: str, value: str) -> str:
     if not value.startswith(("http://", "https://")):
-        raise InvalidInput(f"{name} must be an http(s) URL, got {value!r}.",
-                           hint=f"Fix or unset the {name} environment variable.")
+        raise InvalidInput(
+            f"{name} must be an http(s) URL, got {value!r}.",
+            hint=f"Fix or unset the {name} environment variable.",
+        )
     return value.rstrip("/")
 
 
@@ -57,8 +59,11 @@ class Settings:
     output_dir: Path = Path()
 
     def __repr__(self) -> str:  # never show the token
-        return (f"Settings(api_url={self.api_url!r}, web_url={self.web_url!r}, token={'***' if self.token else None}, "
-                f"config_dir={str(self.config_dir)!r}, output_dir={str(self.output_dir)!r})")
+        return (
+            f"Settings(api_url={self.api_url!r}, web_url={self.web_url!r}, "
+            f"token={'***' if self.token else None}, "
+            f"config_dir={str(self.config_dir)!r}, output_dir={str(self.output_dir)!r})"
+        )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:

@@ -1,11 +1,11 @@
 """The exception tree. Every error carries a ``hint``: what the user should do next.
 
-    FGIError                      root; ``str(err)`` = message, ``err.hint`` = next step
-    ├── InvalidInput              bad argument or local file, nothing was sent
-    ├── NotFound                  unknown job id, missing output, ...
-    ├── NotReady                  e.g. export before anything was generated
-    ├── Cancelled                 the user stopped waiting
-    └── NemoError                 the backend said no (see nemo/errors.py)
+FGIError                      root; ``str(err)`` = message, ``err.hint`` = next step
+├── InvalidInput              bad argument or local file, nothing was sent
+├── NotFound                  unknown job id, missing output, ...
+├── NotReady                  e.g. export before anything was generated
+├── Cancelled                 the user stopped waiting
+└── NemoError                 the backend said no (see nemo/errors.py)
 """
 
 from __future__ import annotations

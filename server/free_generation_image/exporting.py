@@ -14,8 +14,8 @@ import anyio
 
 from free_generation_image.jobs import Job, Progress
 from free_generation_image.nemo.client import NemoClient
-from free_generation_image.nemo.models import RenderStatus
 from free_generation_image.nemo.errors import BackendUnavailable, NemoError, RateLimited, RenderFailed
+from free_generation_image.nemo.models import RenderStatus
 from free_generation_image.polling import PollPolicy, next_delay
 
 log = logging.getLogger(__name__)
@@ -35,8 +35,13 @@ def new_render_id() -> str:
     return f"render_{uuid.uuid4().hex}"
 
 
-async def poll_until_done(client: NemoClient, render_id: str, job: Job, policy: PollPolicy,
-                          sleep: Callable[[float], Awaitable[None]] = anyio.sleep) -> RenderStatus:
+async def poll_until_done(
+    client: NemoClient,
+    render_id: str,
+    job: Job,
+    policy: PollPolicy,
+    sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+) -> RenderStatus:
     """Poll one render until it ends; transient poll errors keep the same id, bounded in count and time."""
     started = time.monotonic()
     samples: list[tuple[float, float]] = []
@@ -45,7 +50,9 @@ async def poll_until_done(client: NemoClient, render_id: str, job: Job, policy: 
     while True:
         elapsed = time.monotonic() - started
         if elapsed > policy.give_up_after:
-            raise RenderTimedOut(f"Render {render_id} did not finish within {policy.give_up_after / 60:.0f} min.")
+            raise RenderTimedOut(
+                f"Render {render_id} did not finish within {policy.give_up_after / 60:.0f} min."
+            )
         delay = next_delay(policy, elapsed, samples, delay)
         await sleep(delay)
         try:
@@ -68,10 +75,16 @@ async def poll_until_done(client: NemoClient, render_id: str, job: Job, policy: 
         job.update(Progress(message=f"rendering {status.progress:.0f}%", percent=status.progress))
 
 
-async def render(client: NemoClient, job: Job, session_id: str, draft: dict[str, Any],
-                 fmt: Literal["mp4", "png"], policy: PollPolicy,
-                 sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
-                 resume_render_id: str | None = None) -> RenderOutcome:
+async def render(
+    client: NemoClient,
+    job: Job,
+    session_id: str,
+    draft: dict[str, Any],
+    fmt: Literal["mp4", "png"],
+    policy: PollPolicy,
+    sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+    resume_render_id: str | None = None,
+) -> RenderOutcome:
     """Render the draft; at most two renders in total for this job (the second only after a failure)."""
     notes: list[str] = []
     render_id = resume_render_id

@@ -132,7 +132,10 @@ def _truncate(stem: str, max_len: int) -> str:
 
 
 def safe_stem(text: str, *, max_len: int = 60, fallback: str = "generation") -> str:
-    """A file-name stem from free text: letters (incl. CJK), digits and ``-``; one safe path component."""
+    """A file-name stem from free text: letters (incl. CJK), digits and ``-``; one safe path component.
+
+    At most ``max_len`` characters (never less than 12) and :data:`MAX_STEM_BYTES` UTF-8 bytes; never empty.
+    """
     max_len = max(max_len, 12)
     stem = _truncate(_stem_chars(text), max_len)
     if not stem:
@@ -258,9 +261,9 @@ def _publish(tmp: Path, directory: Path, stem: str, suffix: str, *, keep_free: s
     use_links = True
     for n in range(1, _MAX_NAME_ATTEMPTS + 1):
         name = f"{stem}{suffix}" if n == 1 else f"{stem}-{n}{suffix}"
+        if Path(name).name != name or name.startswith("."):  # stems are sanitised; this is a last guard
+            raise UnexpectedContent(f"Refusing the file name {name!r}.")
         target = directory / name
-        if not is_inside(directory, target):
-            raise UnexpectedContent(f"Refusing to write outside {directory}: {name!r}.")
         if keep_free and os.path.lexists(directory / f"{name}{keep_free}"):
             continue
         if use_links:

@@ -17,9 +17,16 @@ from free_generation_image import gui
 from free_generation_image.jobs import Job, Progress
 from free_generation_image.nemo import timeline
 from free_generation_image.nemo.client import NemoClient
-from free_generation_image.nemo.models import SessionState
 from free_generation_image.nemo.errors import BackendUnavailable, NemoError, StreamDropped
-from free_generation_image.nemo.events import Heartbeat, StreamError, StreamEvent, TextEvent, ToolCall, ToolResult
+from free_generation_image.nemo.events import (
+    Heartbeat,
+    StreamError,
+    StreamEvent,
+    TextEvent,
+    ToolCall,
+    ToolResult,
+)
+from free_generation_image.nemo.models import SessionState
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +69,7 @@ class Turn:
                 # The aggregated event repeats the partial chunks: it replaces them, not appends.
                 shown, self.partial = self.partial, ""
                 self.texts.append(event.text)
-                return event.text[len(shown):] if event.text.startswith(shown) else ""
+                return event.text[len(shown) :] if event.text.startswith(shown) else ""
             self.texts.append(event.text)
             return event.text
         if isinstance(event, ToolCall):
@@ -95,23 +102,36 @@ def describe(event: StreamEvent, elapsed: float) -> str:
     return "working"
 
 
-async def stream_turn(client: NemoClient, session_id: str, message: str, job: Job, turn: Turn,
-                      clock: Callable[[], float]) -> None:
+async def stream_turn(
+    client: NemoClient, session_id: str, message: str, job: Job, turn: Turn, clock: Callable[[], float]
+) -> None:
     """Send the message once and read the turn to its end; StreamDropped propagates (nothing re-sent)."""
     started = clock()
     async for event in client.run_sse(session_id, message):
         delta = turn.feed(event)
-        job.update(Progress(message=describe(event, clock() - started), text_delta=delta),
-                   persist=isinstance(event, ToolCall))
+        job.update(
+            Progress(message=describe(event, clock() - started), text_delta=delta),
+            persist=isinstance(event, ToolCall),
+        )
     turn.finish()
 
 
-async def recover(client: NemoClient, session_id: str, before: Mapping[str, Any] | None, job: Job,
-                  delays: Sequence[float], sleep: Callable[[float], Awaitable[None]] = anyio.sleep) -> SessionState:
+async def recover(
+    client: NemoClient,
+    session_id: str,
+    before: Mapping[str, Any] | None,
+    job: Job,
+    delays: Sequence[float],
+    sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+) -> SessionState:
     """Read state on the bounded schedule until it differs from ``before``; else GenerationUnconfirmed."""
     for attempt, delay in enumerate(delays, start=1):
-        job.update(Progress(message=f"connection dropped; checking the project ({attempt}/{len(delays)}), "
-                                    "not re-sending"), persist=attempt == 1)
+        job.update(
+            Progress(
+                message=f"connection dropped; checking the project ({attempt}/{len(delays)}), not re-sending"
+            ),
+            persist=attempt == 1,
+        )
         await sleep(delay)
         try:
             state = await client.state(session_id)

@@ -106,8 +106,9 @@ class Job:
     def save(self) -> None:
         self._registry.save(self.record)
 
-    def finish(self, status: JobStatus, *, result: dict[str, Any] | None = None,
-               error: dict[str, str] | None = None) -> None:
+    def finish(
+        self, status: JobStatus, *, result: dict[str, Any] | None = None, error: dict[str, str] | None = None
+    ) -> None:
         """Move to a terminal state (once), persist, wake everybody."""
         if self.record.done:
             return
@@ -184,12 +185,30 @@ class JobRegistry:
         """Forget this registry's ownership: its unfinished jobs become orphans for the next one."""
         _LIVE_OWNERS.discard(self.owner)
 
-    def create(self, kind: JobKind, *, session_id: str | None, dedupe_key: str | None = None,
-               params: dict[str, Any] | None = None, message: str = "starting") -> Job:
+    def create(
+        self,
+        kind: JobKind,
+        *,
+        session_id: str | None,
+        dedupe_key: str | None = None,
+        params: dict[str, Any] | None = None,
+        message: str = "starting",
+    ) -> Job:
         now = self._clock()
-        record = JobRecord(id=new_job_id(), kind=kind, status="running", created_at=now, updated_at=now,
-                           pid=os.getpid(), api_url=self._api_url, owner=self.owner, session_id=session_id,
-                           dedupe_key=dedupe_key, params=dict(params or {}), message=message)
+        record = JobRecord(
+            id=new_job_id(),
+            kind=kind,
+            status="running",
+            created_at=now,
+            updated_at=now,
+            pid=os.getpid(),
+            api_url=self._api_url,
+            owner=self.owner,
+            session_id=session_id,
+            dedupe_key=dedupe_key,
+            params=dict(params or {}),
+            message=message,
+        )
         job = Job(record, self)
         self._live[job.id] = job
         self.save(record)
@@ -226,7 +245,9 @@ class JobRegistry:
         for record in self.records():
             if record.dedupe_key != dedupe_key:
                 continue
-            if record.status == "running" or (record.status == "succeeded" and now - record.updated_at < window):
+            if record.status == "running" or (
+                record.status == "succeeded" and now - record.updated_at < window
+            ):
                 return self._live.get(record.id) or Job(record, self)
         return None
 

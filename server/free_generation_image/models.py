@@ -66,8 +66,10 @@ class GenerateResult(BaseModel):
     def text(self) -> str:
         lines: list[str] = []
         if self.status == "running":
-            lines.append(f"Still generating (job {self.job_id}): {self.progress or 'working'}. Nothing was "
-                         f"re-sent; call status with job_id={self.job_id} to collect the result.")
+            lines.append(
+                f"Still generating (job {self.job_id}): {self.progress or 'working'}. Nothing was "
+                f"re-sent; call status with job_id={self.job_id} to collect the result."
+            )
         elif self.status != "completed":
             lines.append(f"Generation {self.status} (job {self.job_id}).")
         if self.deduplicated:
@@ -75,14 +77,17 @@ class GenerateResult(BaseModel):
         if self.reply:
             lines.append(self.reply)
         for media in self.media:
-            lines.append(f"Saved {media.kind.upper()}: {media.path}" + (f" ({media.url})" if media.url else ""))
+            lines.append(
+                f"Saved {media.kind.upper()}: {media.path}" + (f" ({media.url})" if media.url else "")
+            )
         if self.changes:
             lines.append("Changes: " + "; ".join(self.changes))
         if self.timeline:
             lines.append(self.timeline)
         if self.credits_before is not None and self.credits_after is not None:
-            lines.append(f"Credits: {self.credits_before} → {self.credits_after}"
-                         f" ({self.credits_spent or 0} spent).")
+            lines.append(
+                f"Credits: {self.credits_before} → {self.credits_after} ({self.credits_spent or 0} spent)."
+            )
         lines.extend(self.notes)
         if self.suggestions:
             lines.append("Next: " + "; ".join(self.suggestions))
@@ -106,10 +111,14 @@ class ExportResult(BaseModel):
     def text(self) -> str:
         if self.status == "running":
             pct = f" {self.percent:.0f}%" if self.percent is not None else ""
-            head = (f"Rendering{pct} (job {self.job_id}). Export is free. Call status with job_id={self.job_id} "
-                    "to collect the file.")
+            head = (
+                f"Rendering{pct} (job {self.job_id}). Export is free. Call status with job_id={self.job_id} "
+                "to collect the file."
+            )
         elif self.file:
-            head = f"Exported {self.format.upper()}: {self.file.path}" + (f"\nURL: {self.url}" if self.url else "")
+            head = f"Exported {self.format.upper()}: {self.file.path}" + (
+                f"\nURL: {self.url}" if self.url else ""
+            )
         else:
             head = f"Export {self.status} (job {self.job_id})."
         lines = [head, *self.notes]
@@ -172,7 +181,9 @@ class StatusResult(BaseModel):
             return self.export.text()
         lines: list[str] = []
         if self.job is not None:
-            lines.append(f"Job {self.job.job_id} ({self.job.kind}): {self.job.status}. {self.job.message}".strip())
+            lines.append(
+                f"Job {self.job.job_id} ({self.job.kind}): {self.job.status}. {self.job.message}".strip()
+            )
             if self.error:
                 lines.append(self.error)
             return "\n".join(lines)

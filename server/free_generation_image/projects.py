@@ -25,7 +25,9 @@ class SavedProject:
     link_at: float = 0.0
 
     def public(self) -> Project:
-        return Project(task_id=self.task_id, session_id=self.session_id, link=self.link, language=self.language)
+        return Project(
+            task_id=self.task_id, session_id=self.session_id, link=self.link, language=self.language
+        )
 
     @property
     def link_fresh(self) -> bool:

@@ -48,7 +48,11 @@ def detect_language(prompt: str, configured: str | None) -> str:
 
 
 def compose_message(
-    prompt: str, *, kind: Kind = "auto", aspect_ratio: AspectRatio | None = None, duration_s: float | None = None
+    prompt: str,
+    *,
+    kind: Kind = "auto",
+    aspect_ratio: AspectRatio | None = None,
+    duration_s: float | None = None,
 ) -> str:
     """The user's prompt plus an explicit instruction, so the agent does not have to guess."""
     parts: list[str] = []

@@ -148,7 +148,7 @@ _ZH_NOISE = re.compile(
     r"|高清|最终|最后|项目|工程|当前|目前|多少|剩余|剩下|查看|查询|看看|显示|怎么样|怎样|如何|情况|任务"
     r"|一个|这个|那个|全部|所有|可以|好的|好了|谢谢|完美|太棒了|出来|本地|电脑|桌面|文件夹|一共|总共|账户"
     r"|账号|帐户|继续|还有|急着|着急|一会儿?"
-    r"|[吧吗嘛呢啊呀哦噢嗯了的地得着下请帮我你您它他她这那个把给将为成用到是有在快要想还剩查看显示好棒行先再就都也又么没别不勿甭]"
+    r"|[吧吗嘛呢啊呀哦噢嗯了的地得着下请帮我你您它他她这那个把给将为成用到是有在快要想还剩查看好棒行先再就都也又么没别不勿甭]"
 )
 _EDIT_EN = _vocab(
     """add make change remove replace generate regenerate create use put set turn insert adjust increase
@@ -361,6 +361,12 @@ def _format(scan: str) -> Fmt:
     return "png" if _STILL_WORDS.search(scan) else "mp4"
 
 
+def _quoted_placeholder(match: re.Match[str]) -> str:
+    """Quoted text becomes one content word, unless it is a bare operation word (say “export”)."""
+    inner = _normalize(match.group(1) or match.group(2) or "")
+    return f" {inner} " if _ALL_KEYWORDS.fullmatch(inner) else " quotedtext "
+
+
 def _unwrap(text: str) -> str:
     # A user repeating our own suggestion may type the quotes too: “export”.
     quoted = _QUOTED.fullmatch(text.translate(_QUOTES))
@@ -378,7 +384,7 @@ def route(message: str) -> Route:
     text = _unwrap(prompt)
     found = _find_sources(text.translate(_QUOTES))
     job_ids = _JOB_ID.findall(_normalize(text))
-    scan = _JOB_ID.sub(" ", _normalize(_QUOTED.sub(" quotedtext ", found.masked)))
+    scan = _JOB_ID.sub(" ", _normalize(_QUOTED.sub(_quoted_placeholder, found.masked)))
     clauses = [_analyze(part, has_job_id=bool(job_ids)) for part in _CLAUSE_SPLIT.split(scan) if part.strip()]
 
     global_negation = any(c.kind == "negation" for c in clauses)

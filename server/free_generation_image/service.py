@@ -24,7 +24,7 @@ from anyio.abc import TaskGroup
 from free_generation_image import files, router
 from free_generation_image.config import Settings
 from free_generation_image.errors import FGIError, InvalidInput, NotFound, NotReady
-from free_generation_image.exporting import new_render_id, render
+from free_generation_image.exporting import render
 from free_generation_image.generation import Turn, recover, reply_and_suggestions, stream_turn
 from free_generation_image.jobs import Job, JobRecord, JobRegistry, Progress, ProgressFn
 from free_generation_image.models import (
@@ -42,13 +42,14 @@ from free_generation_image.models import (
 )
 from free_generation_image.nemo import timeline
 from free_generation_image.nemo.client import NemoClient
-from free_generation_image.nemo.models import SessionState
 from free_generation_image.nemo.errors import (
     InsufficientCredits,
     NemoError,
     SessionNotFound,
     StreamDropped,
 )
+from free_generation_image.nemo.models import SessionState
+from free_generation_image.nemo.upload import check_file, check_urls
 from free_generation_image.polling import PollPolicy
 from free_generation_image.projects import ProjectStore, SavedProject
 from free_generation_image.prompting import (
@@ -69,8 +70,15 @@ MAX_WAIT_SECONDS = 600.0
 MAX_DOWNLOAD_BYTES = 2 * 1024**3
 IMAGE_KINDS = frozenset({"png", "jpeg", "webp", "gif"})
 VIDEO_KINDS = frozenset({"mp4", "mov", "webm"})
-MIME = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp", "gif": "image/gif",
-        "mp4": "video/mp4", "mov": "video/quicktime", "webm": "video/webm"}
+MIME = {
+    "png": "image/png",
+    "jpeg": "image/jpeg",
+    "webp": "image/webp",
+    "gif": "image/gif",
+    "mp4": "video/mp4",
+    "mov": "video/quicktime",
+    "webm": "video/webm",
+}
 PROJECT_GONE_NOTE = (
     "The previous project could not be reached any more (for example after a new anonymous token), so a new "
     "project was started; the earlier timeline was not carried over."
@@ -91,8 +99,12 @@ def resource_uri_for(output_dir: Path, path: Path) -> str | None:
 
 
 def _error_dict(err: FGIError) -> dict[str, str]:
-    return {"type": type(err).__name__, "message": err.message, "hint": err.hint,
-            "exit_code": str(err.exit_code)}
+    return {
+        "type": type(err).__name__,
+        "message": err.message,
+        "hint": err.hint,
+        "exit_code": str(err.exit_code),
+    }
 
 
 class JobFailed(FGIError):
@@ -147,8 +159,9 @@ class Service:
         await self._tg.__aenter__()
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         try:
             if self._tg is not None:
                 # Jobs still running stay "running" in the log; the next process reconciles them.
@@ -185,8 +198,13 @@ class Service:
         language = detect_language(language_hint, self.settings.language)
         name = " ".join(language_hint.split())[:60] or "free-generation-image"
         info = await self.client.create_session(task_name=name, language=language)
-        saved = SavedProject(task_id=info.task_id, session_id=info.session_id, user_id=self.client.user_id,
-                             language=language, created_at=time.time())
+        saved = SavedProject(
+            task_id=info.task_id,
+            session_id=info.session_id,
+            user_id=self.client.user_id,
+            language=language,
+            created_at=time.time(),
+        )
         saved.link = await self._link(saved)
         saved.link_at = time.time()
         self.projects.save(saved)
@@ -200,8 +218,9 @@ class Service:
             log.info("no claim link: %s", err)
             return None
 
-    async def _state_or_new_project(self, saved: SavedProject, language_hint: str,
-                                    notes: list[str]) -> tuple[SavedProject, SessionState]:
+    async def _state_or_new_project(
+        self, saved: SavedProject, language_hint: str, notes: list[str]
+    ) -> tuple[SavedProject, SessionState]:
         """The project's state; if the backend lost the project, start a new one (and say so)."""
         try:
             return saved, await self.client.state(saved.session_id)
@@ -216,9 +235,13 @@ class Service:
         """Available / frozen / total credits (free to call)."""
         balance = await self.client.credits()
         token = await self.client.ensure_token()
-        return CreditsInfo(available=balance.available, frozen=balance.frozen, total=balance.total,
-                           anonymous=token.anonymous,
-                           top_up_link=self._top_up_link())
+        return CreditsInfo(
+            available=balance.available,
+            frozen=balance.frozen,
+            total=balance.total,
+            anonymous=token.anonymous,
+            top_up_link=self._top_up_link(),
+        )
 
     def _top_up_link(self) -> str:
         user_id = self.client.user_id
@@ -226,28 +249,49 @@ class Service:
             return f"{self.settings.web_url}/register?bind={user_id}"
         return self.settings.web_url
 
-    async def preflight(self, prompt: str, kind: Kind = "auto", duration_s: float | None = None) -> tuple[int, int]:
+    async def preflight(
+        self, prompt: str, kind: Kind = "auto", duration_s: float | None = None
+    ) -> tuple[int, int]:
         """(estimated cost, available credits) for a generation, without spending anything."""
         balance = await self.client.credits()
         return estimate_cost(prompt, kind=kind, duration_s=duration_s), balance.available
 
     # ----------------------------------------------------------------- generate
     async def generate(
-        self, prompt: str, *, kind: Kind = "auto", aspect_ratio: AspectRatio | None = None,
-        duration_s: float | None = None, new_project: bool = False, wait_seconds: float = 50.0,
-        on_progress: ProgressFn | None = None, confirmed: bool = False,
+        self,
+        prompt: str,
+        *,
+        kind: Kind = "auto",
+        aspect_ratio: AspectRatio | None = None,
+        duration_s: float | None = None,
+        new_project: bool = False,
+        wait_seconds: float = 50.0,
+        on_progress: ProgressFn | None = None,
+        confirmed: bool = False,
     ) -> GenerateResult:
         """Generate media from a prompt; returns the result, or a running job id after ``wait_seconds``."""
-        job, dedup = await self.start_generate(prompt, kind=kind, aspect_ratio=aspect_ratio, duration_s=duration_s,
-                                               new_project=new_project, confirmed=confirmed)
+        job, dedup = await self.start_generate(
+            prompt,
+            kind=kind,
+            aspect_ratio=aspect_ratio,
+            duration_s=duration_s,
+            new_project=new_project,
+            confirmed=confirmed,
+        )
         result = await self.collect_generate(job, wait_seconds, on_progress)
         if dedup:
             result.deduplicated = True
         return result
 
     async def start_generate(
-        self, prompt: str, *, kind: Kind = "auto", aspect_ratio: AspectRatio | None = None,
-        duration_s: float | None = None, new_project: bool = False, confirmed: bool = False,
+        self,
+        prompt: str,
+        *,
+        kind: Kind = "auto",
+        aspect_ratio: AspectRatio | None = None,
+        duration_s: float | None = None,
+        new_project: bool = False,
+        confirmed: bool = False,
     ) -> tuple[Job, bool]:
         """Validate, check the budget, send the prompt once in a job. Returns (job, deduplicated)."""
         prompt = _check_prompt(prompt)
@@ -271,21 +315,44 @@ class Service:
             raise LikelyOverBudget(
                 f"This generation likely costs about {estimate} credits and only {balance.available} are "
                 "available, so it was not sent.",
-                user_id=self.client.user_id, web_url=self.settings.web_url, code=None)
+                user_id=self.client.user_id,
+                web_url=self.settings.web_url,
+                code=None,
+            )
         message = compose_message(prompt, kind=kind, aspect_ratio=aspect_ratio, duration_s=duration_s)
-        job = self.jobs.create("generate", session_id=saved.session_id, dedupe_key=key, params={
-            "prompt": prompt, "kind": kind, "aspect_ratio": aspect_ratio, "duration_s": duration_s,
-            "credits_before": balance.available, "before": _fingerprint(before.raw), "notes": notes,
-        }, message="sending the prompt")
+        job = self.jobs.create(
+            "generate",
+            session_id=saved.session_id,
+            dedupe_key=key,
+            params={
+                "prompt": prompt,
+                "kind": kind,
+                "aspect_ratio": aspect_ratio,
+                "duration_s": duration_s,
+                "credits_before": balance.available,
+                "before": _fingerprint(before.raw),
+                "notes": notes,
+            },
+            message="sending the prompt",
+        )
         self._spawn(job, lambda: self._run_generate(job, saved, message, before, balance.available, notes))
         return job, False
 
-    def _dedupe_key(self, prompt: str, kind: str, aspect: str | None, duration: float | None, scope: str) -> str:
+    def _dedupe_key(
+        self, prompt: str, kind: str, aspect: str | None, duration: float | None, scope: str
+    ) -> str:
         raw = json.dumps([self.settings.api_url, scope, prompt_key(prompt), kind, aspect, duration])
         return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
-    async def _run_generate(self, job: Job, saved: SavedProject, message: str, before: SessionState,
-                            credits_before: int, notes: list[str]) -> GenerateResult:
+    async def _run_generate(
+        self,
+        job: Job,
+        saved: SavedProject,
+        message: str,
+        before: SessionState,
+        credits_before: int,
+        notes: list[str],
+    ) -> GenerateResult:
         turn = Turn()
         session_id = saved.session_id
         try:
@@ -305,80 +372,167 @@ class Service:
             log.info("stream dropped after %d events: %s", turn.events, drop)
             turn.finish()
             turn.dropped = True
-            notes.append("The connection dropped during the generation; the result was read from the project "
-                         "instead (the prompt was not sent again).")
+            notes.append(
+                "The connection dropped during the generation; the result was read from the project "
+                "instead (the prompt was not sent again)."
+            )
             after = await recover(self.client, session_id, before.raw, job, self.recovery_delays, self._sleep)
         return await self._finish_generation(job, saved, turn, before.raw, after, credits_before, notes)
 
-    async def _finish_generation(self, job: Job, saved: SavedProject, turn: Turn, before: dict[str, Any] | None,
-                                 after: SessionState, credits_before: int | None,
-                                 notes: list[str]) -> GenerateResult:
+    async def _finish_generation(
+        self,
+        job: Job,
+        saved: SavedProject,
+        turn: Turn,
+        before: dict[str, Any] | None,
+        after: SessionState,
+        credits_before: int | None,
+        notes: list[str],
+    ) -> GenerateResult:
         diff = timeline.diff_states(before, after.raw)
         if turn.errors and not diff.changed:
-            raise NemoError(f"The backend agent reported an error: {turn.errors[-1]}",
-                            hint="Nothing changed in the project. Try again in a moment.")
+            raise NemoError(
+                f"The backend agent reported an error: {turn.errors[-1]}",
+                hint="Nothing changed in the project. Try again in a moment.",
+            )
         if turn.errors:
-            notes.append(f"The agent reported a problem at the end ({turn.errors[-1]}), but the project changed.")
+            notes.append(
+                f"The agent reported a problem at the end ({turn.errors[-1]}), but the project changed."
+            )
         reply, suggestions, _show = reply_and_suggestions(turn, diff)
         job.update(Progress(message="saving generated media"))
         prompt = str(job.record.params.get("prompt", ""))
         credits_after: int | None = None
         with contextlib.suppress(NemoError):
             credits_after = (await self.client.credits()).available
-        media = await self._save_media(diff.new_media, prompt, saved, job, credits_before, credits_after, notes)
-        if timeline.is_ready(timeline.parse_draft(after.draft)) and "Export it as MP4 (free)" not in suggestions:
+        media = await self._save_media(
+            diff.new_media, prompt, saved, job, credits_before, credits_after, notes
+        )
+        if (
+            timeline.is_ready(timeline.parse_draft(after.draft))
+            and "Export it as MP4 (free)" not in suggestions
+        ):
             suggestions.append("Export it as MP4 (free)")
-        spent = credits_before - credits_after if credits_before is not None and credits_after is not None else None
+        spent = (
+            credits_before - credits_after
+            if credits_before is not None and credits_after is not None
+            else None
+        )
         return GenerateResult(
-            status="completed", job_id=job.id, reply=reply, changes=diff.lines,
-            timeline=timeline.summarize(timeline.parse_draft(after.draft)), media=media,
-            credits_before=credits_before, credits_after=credits_after, credits_spent=spent,
-            suggestions=suggestions, tools_used=turn.tools, notes=notes, project=saved.public())
+            status="completed",
+            job_id=job.id,
+            reply=reply,
+            changes=diff.lines,
+            timeline=timeline.summarize(timeline.parse_draft(after.draft)),
+            media=media,
+            credits_before=credits_before,
+            credits_after=credits_after,
+            credits_spent=spent,
+            suggestions=suggestions,
+            tools_used=turn.tools,
+            notes=notes,
+            project=saved.public(),
+        )
 
-    async def _save_media(self, entries: Sequence[dict[str, Any]], prompt: str, saved: SavedProject, job: Job,
-                          credits_before: int | None, credits_after: int | None, notes: list[str]) -> list[MediaFile]:
+    async def _save_media(
+        self,
+        entries: Sequence[dict[str, Any]],
+        prompt: str,
+        saved: SavedProject,
+        job: Job,
+        credits_before: int | None,
+        credits_after: int | None,
+        notes: list[str],
+    ) -> list[MediaFile]:
         out: list[MediaFile] = []
         for entry in entries:
             url = entry.get("url") or entry.get("cdn_url")
             if not isinstance(url, str) or not url:
                 continue
             is_video = str(entry.get("type") or entry.get("file_type") or "").lower() == "video"
-            meta = {"prompt": prompt, "project": {"task_id": saved.task_id, "session_id": saved.session_id},
-                    "job_id": job.id, "media_id": entry.get("id"), "source_url": url,
-                    "credits": {"before": credits_before, "after": credits_after}}
+            meta = {
+                "prompt": prompt,
+                "project": {"task_id": saved.task_id, "session_id": saved.session_id},
+                "job_id": job.id,
+                "media_id": entry.get("id"),
+                "source_url": url,
+                "credits": {"before": credits_before, "after": credits_after},
+            }
             try:
-                out.append(await self._download(url, files.safe_stem(prompt), VIDEO_KINDS if is_video else IMAGE_KINDS,
-                                                self.settings.output_dir, meta))
+                out.append(
+                    await self._download(
+                        url,
+                        files.safe_stem(prompt),
+                        VIDEO_KINDS if is_video else IMAGE_KINDS,
+                        self.settings.output_dir,
+                        meta,
+                    )
+                )
             except (NemoError, FGIError, OSError) as err:
                 text = err.user_text() if isinstance(err, FGIError) else str(err)
                 notes.append(f"Could not save {url}: {text} It is still in the project.")
         return out
 
-    async def _download(self, url: str, stem: str, expected: frozenset[str], directory: Path,
-                        meta: dict[str, Any], *, fallback_render_id: str | None = None,
-                        on_bytes: Callable[[int], None] | None = None) -> MediaFile:
+    async def _download(
+        self,
+        url: str,
+        stem: str,
+        expected: frozenset[str],
+        directory: Path,
+        meta: dict[str, Any],
+        *,
+        fallback_render_id: str | None = None,
+        on_bytes: Callable[[int], None] | None = None,
+    ) -> MediaFile:
         try:
             async with self.client.download(url) as dl:
-                saved = await files.save_stream(directory, stem, dl.aiter_bytes(), expected=expected,
-                                                max_bytes=MAX_DOWNLOAD_BYTES, content_type=dl.content_type,
-                                                on_progress=on_bytes)
+                saved = await files.save_stream(
+                    directory,
+                    stem,
+                    dl.aiter_bytes(),
+                    expected=expected,
+                    max_bytes=MAX_DOWNLOAD_BYTES,
+                    content_type=dl.content_type,
+                    on_progress=on_bytes,
+                )
         except (NemoError, files.UnexpectedContent, httpx2.HTTPError) as err:
             if fallback_render_id is None:
                 raise
             log.info("download of %s failed (%s); using the render download endpoint", url, err)
             async with self.client.download_render(fallback_render_id) as dl:
-                saved = await files.save_stream(directory, stem, dl.aiter_bytes(), expected=expected,
-                                                max_bytes=MAX_DOWNLOAD_BYTES, content_type=dl.content_type,
-                                                on_progress=on_bytes)
-        sidecar = files.write_sidecar(saved.path, {**meta, "file": saved.path.name, "sha256": saved.sha256,
-                                                   "size": saved.size, "saved_at": time.time(),
-                                                   "tool": f"{SKILL.name} {SKILL.version}"})
-        return MediaFile(path=str(saved.path), url=url, resource_uri=resource_uri_for(self.settings.output_dir,
-                                                                                       saved.path),
-                         kind=saved.kind, mime_type=MIME.get(saved.kind, "application/octet-stream"),
-                         size=saved.size, sidecar=str(sidecar))
+                saved = await files.save_stream(
+                    directory,
+                    stem,
+                    dl.aiter_bytes(),
+                    expected=expected,
+                    max_bytes=MAX_DOWNLOAD_BYTES,
+                    content_type=dl.content_type,
+                    on_progress=on_bytes,
+                )
+        sidecar = files.write_sidecar(
+            saved.path,
+            {
+                **meta,
+                "file": saved.path.name,
+                "sha256": saved.sha256,
+                "size": saved.size,
+                "saved_at": time.time(),
+                "tool": f"{SKILL.name} {SKILL.version}",
+            },
+        )
+        return MediaFile(
+            path=str(saved.path),
+            url=url,
+            resource_uri=resource_uri_for(self.settings.output_dir, saved.path),
+            kind=saved.kind,
+            mime_type=MIME.get(saved.kind, "application/octet-stream"),
+            size=saved.size,
+            sidecar=str(sidecar),
+        )
 
-    async def collect_generate(self, job: Job, wait_seconds: float, on_progress: ProgressFn | None) -> GenerateResult:
+    async def collect_generate(
+        self, job: Job, wait_seconds: float, on_progress: ProgressFn | None
+    ) -> GenerateResult:
         """Wait up to ``wait_seconds`` for a generation job; its result, or a 'running' view."""
         await job.wait(_bounded_wait(wait_seconds), on_progress)
         return self._generate_view(job)
@@ -388,25 +542,39 @@ class Service:
         if record.status == "succeeded" and record.result:
             return GenerateResult.model_validate(record.result)
         if record.status == "running":
-            return GenerateResult(status="running", job_id=job.id, progress=record.message,
-                                  credits_before=record.params.get("credits_before"),
-                                  project=self.current_project())
+            return GenerateResult(
+                status="running",
+                job_id=job.id,
+                progress=record.message,
+                credits_before=record.params.get("credits_before"),
+                project=self.current_project(),
+            )
         if record.status == "cancelled":
             return GenerateResult(status="cancelled", job_id=job.id, progress=record.message)
         raise _failure(job)
 
     # ----------------------------------------------------------------- export
-    async def export(self, fmt: Literal["mp4", "png"] = "mp4", *, wait_seconds: float = 50.0,
-                     output_dir: Path | None = None, on_progress: ProgressFn | None = None) -> ExportResult:
+    async def export(
+        self,
+        fmt: Literal["mp4", "png"] = "mp4",
+        *,
+        wait_seconds: float = 50.0,
+        output_dir: Path | None = None,
+        on_progress: ProgressFn | None = None,
+    ) -> ExportResult:
         """Render the timeline and download it; a running job id after ``wait_seconds``. Free."""
         job = await self.start_export(fmt, output_dir=output_dir)
         await job.wait(_bounded_wait(wait_seconds), on_progress)
         return self._export_view(job)
 
-    async def start_export(self, fmt: Literal["mp4", "png"] = "mp4", *, output_dir: Path | None = None) -> Job:
+    async def start_export(
+        self, fmt: Literal["mp4", "png"] = "mp4", *, output_dir: Path | None = None
+    ) -> Job:
         """Check the timeline is ready and start (or join) a render job."""
         if fmt not in ("mp4", "png"):
-            raise InvalidInput(f"Unknown export format {fmt!r}.", hint="Use mp4 (the video) or png (a still).")
+            raise InvalidInput(
+                f"Unknown export format {fmt!r}.", hint="Use mp4 (the video) or png (a still)."
+            )
         saved = self.projects.load()
         if saved is None:
             raise NotReady("Nothing to export yet: no project.", hint="Generate an image or video first.")
@@ -414,35 +582,69 @@ class Service:
         saved, state = await self._state_or_new_project(saved, "", notes)
         draft = state.draft
         if not timeline.is_ready(timeline.parse_draft(draft)) or draft is None:
-            raise NotReady("Nothing to export yet: the timeline is empty.", hint="Generate an image or video first.")
+            raise NotReady(
+                "Nothing to export yet: the timeline is empty.", hint="Generate an image or video first."
+            )
         directory = (output_dir or self.settings.output_dir).expanduser()
         draft_hash = hashlib.sha256(json.dumps(draft, sort_keys=True).encode()).hexdigest()[:24]
-        key = hashlib.sha256(f"{self.settings.api_url}|{saved.session_id}|{fmt}|{draft_hash}|{directory}"
-                             .encode()).hexdigest()[:32]
+        key = hashlib.sha256(
+            f"{self.settings.api_url}|{saved.session_id}|{fmt}|{draft_hash}|{directory}".encode()
+        ).hexdigest()[:32]
         existing = self.jobs.find_duplicate(key, self.dedupe_window)
         if existing is not None:
             return existing
         title = _draft_title(draft) or _last_prompt(self.jobs.records()) or "export"
-        job = self.jobs.create("export", session_id=saved.session_id, dedupe_key=key, params={
-            "fmt": fmt, "output_dir": str(directory), "title": title, "notes": notes}, message="starting the render")
+        job = self.jobs.create(
+            "export",
+            session_id=saved.session_id,
+            dedupe_key=key,
+            params={"fmt": fmt, "output_dir": str(directory), "title": title, "notes": notes},
+            message="starting the render",
+        )
         self._spawn(job, lambda: self._run_export(job, saved, draft, notes))
         return job
 
-    async def _run_export(self, job: Job, saved: SavedProject, draft: dict[str, Any], notes: list[str],
-                          resume_render_id: str | None = None) -> ExportResult:
+    async def _run_export(
+        self,
+        job: Job,
+        saved: SavedProject,
+        draft: dict[str, Any],
+        notes: list[str],
+        resume_render_id: str | None = None,
+    ) -> ExportResult:
         fmt: Literal["mp4", "png"] = "png" if job.record.params.get("fmt") == "png" else "mp4"
-        outcome = await render(self.client, job, saved.session_id, draft, fmt, self.poll_policy, self._sleep,
-                               resume_render_id=resume_render_id)
+        outcome = await render(
+            self.client,
+            job,
+            saved.session_id,
+            draft,
+            fmt,
+            self.poll_policy,
+            self._sleep,
+            resume_render_id=resume_render_id,
+        )
         notes.extend(outcome.notes)
         render_id = outcome.status.id or job.record.render_id or ""
         if outcome.status.status == "cancelled":
-            return ExportResult(status="cancelled", job_id=job.id, format=fmt, render_id=render_id, notes=notes,
-                                project=saved.public())
+            return ExportResult(
+                status="cancelled",
+                job_id=job.id,
+                format=fmt,
+                render_id=render_id,
+                notes=notes,
+                project=saved.public(),
+            )
         url = outcome.status.url
         job.update(Progress(message="downloading", percent=100.0), persist=True)
         expected = IMAGE_KINDS if fmt == "png" else VIDEO_KINDS
-        meta = {"project": {"task_id": saved.task_id, "session_id": saved.session_id}, "render_id": render_id,
-                "format": fmt, "job_id": job.id, "source_url": url, "credits": {"spent": 0}}
+        meta = {
+            "project": {"task_id": saved.task_id, "session_id": saved.session_id},
+            "render_id": render_id,
+            "format": fmt,
+            "job_id": job.id,
+            "source_url": url,
+            "credits": {"spent": 0},
+        }
         stem = files.safe_stem(str(job.record.params.get("title") or "export"))
         directory = Path(str(job.record.params.get("output_dir") or self.settings.output_dir))
         if url:
@@ -450,19 +652,40 @@ class Service:
         else:
             notes.append("The backend gave no download URL; used its download endpoint instead.")
             media = await self._download_via_endpoint(render_id, stem, expected, directory, meta)
-        return ExportResult(status="completed", job_id=job.id, format=fmt, file=media, url=url,
-                            render_id=render_id, notes=notes, project=saved.public(), percent=100.0)
+        return ExportResult(
+            status="completed",
+            job_id=job.id,
+            format=fmt,
+            file=media,
+            url=url,
+            render_id=render_id,
+            notes=notes,
+            project=saved.public(),
+            percent=100.0,
+        )
 
-    async def _download_via_endpoint(self, render_id: str, stem: str, expected: frozenset[str], directory: Path,
-                                     meta: dict[str, Any]) -> MediaFile:
+    async def _download_via_endpoint(
+        self, render_id: str, stem: str, expected: frozenset[str], directory: Path, meta: dict[str, Any]
+    ) -> MediaFile:
         async with self.client.download_render(render_id) as dl:
-            saved = await files.save_stream(directory, stem, dl.aiter_bytes(), expected=expected,
-                                            max_bytes=MAX_DOWNLOAD_BYTES, content_type=dl.content_type)
+            saved = await files.save_stream(
+                directory,
+                stem,
+                dl.aiter_bytes(),
+                expected=expected,
+                max_bytes=MAX_DOWNLOAD_BYTES,
+                content_type=dl.content_type,
+            )
         sidecar = files.write_sidecar(saved.path, {**meta, "file": saved.path.name, "sha256": saved.sha256})
-        return MediaFile(path=str(saved.path), url=None,
-                         resource_uri=resource_uri_for(self.settings.output_dir, saved.path), kind=saved.kind,
-                         mime_type=MIME.get(saved.kind, "application/octet-stream"), size=saved.size,
-                         sidecar=str(sidecar))
+        return MediaFile(
+            path=str(saved.path),
+            url=None,
+            resource_uri=resource_uri_for(self.settings.output_dir, saved.path),
+            kind=saved.kind,
+            mime_type=MIME.get(saved.kind, "application/octet-stream"),
+            size=saved.size,
+            sidecar=str(sidecar),
+        )
 
     def _export_view(self, job: Job) -> ExportResult:
         record = job.record
@@ -470,8 +693,15 @@ class Service:
         if record.status == "succeeded" and record.result:
             return ExportResult.model_validate(record.result)
         if record.status == "running":
-            return ExportResult(status="running", job_id=job.id, format=fmt, render_id=record.render_id,
-                                progress=record.message, percent=record.percent, project=self.current_project())
+            return ExportResult(
+                status="running",
+                job_id=job.id,
+                format=fmt,
+                render_id=record.render_id,
+                progress=record.message,
+                percent=record.percent,
+                project=self.current_project(),
+            )
         if record.status == "cancelled":
             return ExportResult(status="cancelled", job_id=job.id, format=fmt, render_id=record.render_id)
         raise _failure(job)
@@ -479,17 +709,7 @@ class Service:
     # ----------------------------------------------------------------- upload
     async def upload(self, sources: Sequence[str]) -> UploadResult:
         """Add local files and/or http(s) URLs to the project (free)."""
-        items = [s.strip() for s in sources if s and s.strip()]
-        if not items:
-            raise InvalidInput("Nothing to upload.", hint="Pass one or more local file paths or http(s) URLs.")
-        urls = [s for s in items if s.lower().startswith(("http://", "https://"))]
-        paths: list[Path] = []
-        for source in items:
-            if source in urls:
-                continue
-            if "://" in source:
-                raise InvalidInput(f"Unsupported URL scheme in {source!r}.", hint="Only http(s) URLs can be uploaded.")
-            paths.append(Path(source).expanduser())
+        paths, urls = _split_sources(sources)
         saved = await self._project(language_hint="")
         uploaded: list[UploadedItem] = []
         for attempt in (1, 2):
@@ -508,12 +728,16 @@ class Service:
                 async with self._project_lock:
                     saved = await self._create_project("")
         state = await self.client.state(saved.session_id)
-        return UploadResult(files=uploaded, timeline=timeline.summarize(timeline.parse_draft(state.draft)),
-                            project=saved.public())
+        return UploadResult(
+            files=uploaded,
+            timeline=timeline.summarize(timeline.parse_draft(state.draft)),
+            project=saved.public(),
+        )
 
     # ----------------------------------------------------------------- status / cancel
-    async def status(self, job_id: str | None = None, *, wait_seconds: float = 0.0,
-                     on_progress: ProgressFn | None = None) -> StatusResult:
+    async def status(
+        self, job_id: str | None = None, *, wait_seconds: float = 0.0, on_progress: ProgressFn | None = None
+    ) -> StatusResult:
         """Project timeline and recent jobs; with ``job_id``, wait up to ``wait_seconds`` for that job."""
         self.reconcile()
         if job_id:
@@ -528,7 +752,9 @@ class Service:
             try:
                 state = await self.client.state(saved.session_id)
             except SessionNotFound:
-                result.timeline = "The backend no longer knows this project; the next generation starts a new one."
+                result.timeline = (
+                    "The backend no longer knows this project; the next generation starts a new one."
+                )
                 return result
             draft = timeline.parse_draft(state.draft)
             result.timeline = timeline.summarize(draft)
@@ -546,55 +772,81 @@ class Service:
 
     def _summary(self, record: JobRecord) -> JobSummary:
         what = str(record.params.get("prompt") or record.params.get("fmt") or "")
-        return JobSummary(job_id=record.id, kind=record.kind, status=record.status, what=what[:80],
-                          created_at=record.created_at, percent=record.percent, message=record.message,
-                          elsewhere=self.jobs.running_elsewhere(record))
+        return JobSummary(
+            job_id=record.id,
+            kind=record.kind,
+            status=record.status,
+            what=what[:80],
+            created_at=record.created_at,
+            percent=record.percent,
+            message=record.message,
+            elsewhere=self.jobs.running_elsewhere(record),
+        )
 
     async def cancel(self, job_id: str) -> CancelResult:
         """Stop waiting on a job; a pending render is cancelled on the backend too."""
         job = self.jobs.get(job_id)
         if job.done:
-            return CancelResult(job_id=job.id, status=job.record.status,
-                                message=f"Job {job.id} already ended ({job.record.status}); nothing to cancel.")
+            return CancelResult(
+                job_id=job.id,
+                status=job.record.status,
+                message=f"Job {job.id} already ended ({job.record.status}); nothing to cancel.",
+            )
         render_cancelled = False
         if job.record.kind == "export" and job.record.render_id:
             with contextlib.suppress(NemoError):
                 render_cancelled = await self.client.cancel_render(job.record.render_id) is not None
         if self.jobs.running_elsewhere(job.record):
-            return CancelResult(job_id=job.id, status="running", render_cancelled=render_cancelled,
-                                message=f"Job {job.id} belongs to another running process"
-                                        + ("; its render was cancelled." if render_cancelled else "."))
+            return CancelResult(
+                job_id=job.id,
+                status="running",
+                render_cancelled=render_cancelled,
+                message=f"Job {job.id} belongs to another running process"
+                + ("; its render was cancelled." if render_cancelled else "."),
+            )
         if job.cancel_scope is not None:
             job.cancel_scope.cancel()
         job.finish("cancelled")
         if job.record.kind == "generate":
-            message = (f"Stopped following job {job.id}. The backend may still finish this generation (and charge "
-                       "for it); anything it makes will show up in status and the project.")
+            message = (
+                f"Stopped following job {job.id}. The backend may still finish this generation (and charge "
+                "for it); anything it makes will show up in status and the project."
+            )
         else:
             message = f"Export job {job.id} cancelled" + (" (render cancelled)." if render_cancelled else ".")
-        return CancelResult(job_id=job.id, status="cancelled", render_cancelled=render_cancelled, message=message)
+        return CancelResult(
+            job_id=job.id, status="cancelled", render_cancelled=render_cancelled, message=message
+        )
 
     # ----------------------------------------------------------------- chat
-    async def chat(self, message: str, *, wait_seconds: float = 50.0,
-                   on_progress: ProgressFn | None = None) -> ChatResult:
+    async def chat(
+        self, message: str, *, wait_seconds: float = 50.0, on_progress: ProgressFn | None = None
+    ) -> ChatResult:
         """Route free text (English or Chinese) to one operation and run it."""
         route = router.route(_check_prompt(message))
         result = ChatResult(operation=route.op, reason=route.reason)
         if route.op == "export":
-            result.export = await self.export(route.fmt or "mp4", wait_seconds=wait_seconds, on_progress=on_progress)
+            result.export = await self.export(
+                route.fmt or "mp4", wait_seconds=wait_seconds, on_progress=on_progress
+            )
         elif route.op == "credits":
             result.credits = await self.credits()
         elif route.op == "status":
-            result.status = await self.status(route.job_id, wait_seconds=0 if not route.job_id else wait_seconds)
+            result.status = await self.status(
+                route.job_id, wait_seconds=0 if not route.job_id else wait_seconds
+            )
         elif route.op == "upload":
             result.upload = await self.upload(list(route.sources))
         elif route.op == "cancel":
             if not route.job_id:
-                raise InvalidInput("Which job should be cancelled?", hint="Say e.g. 'cancel job_1a2b3c4d5e6f'.")
+                raise InvalidInput(
+                    "Which job should be cancelled?", hint="Say e.g. 'cancel job_1a2b3c4d5e6f'."
+                )
             result.cancel = await self.cancel(route.job_id)
         else:
-            result.generate = await self.generate(route.prompt or message, wait_seconds=wait_seconds,
-                                                  on_progress=on_progress)
+            result.generate = await self.generate(
+                route.prompt or message, wait_seconds=wait_seconds, on_progress=on_progress
+            )
         return result
 
     # ----------------------------------------------------------------- jobs
@@ -613,12 +865,20 @@ class Service:
                     job.finish("failed", error=_error_dict(err))
                 except Exception as err:  # a bug must not take the server down; the job reports it
                     log.exception("job %s crashed", job.id)
-                    job.finish("failed", error={"type": type(err).__name__, "exit_code": "1",
-                                                "message": f"Unexpected error: {type(err).__name__}",
-                                                "hint": "This is a bug; please report it with the server log."})
+                    job.finish(
+                        "failed",
+                        error={
+                            "type": type(err).__name__,
+                            "exit_code": "1",
+                            "message": f"Unexpected error: {type(err).__name__}",
+                            "hint": "This is a bug; please report it with the server log.",
+                        },
+                    )
                 else:
-                    status = "cancelled" if result.status == "cancelled" else "succeeded"
-                    job.finish(status, result=result.model_dump(mode="json"))
+                    job.finish(
+                        "cancelled" if result.status == "cancelled" else "succeeded",
+                        result=result.model_dump(mode="json"),
+                    )
             if scope.cancelled_caught and not job.done:
                 job.finish("cancelled")
 
@@ -649,23 +909,32 @@ class Service:
         saved = self._saved_for(job)
         before = job.record.params.get("before")
         notes = list(job.record.params.get("notes") or [])
-        notes.append("The server restarted during this generation; the result was read from the project "
-                     "(the prompt was not sent again).")
+        notes.append(
+            "The server restarted during this generation; the result was read from the project "
+            "(the prompt was not sent again)."
+        )
         state = await self.client.state(saved.session_id)
         if not timeline.diff_states(_unfingerprint(before), state.raw).changed:
-            state = await recover(self.client, saved.session_id, _unfingerprint(before), job, self.recovery_delays,
-                                  self._sleep)
+            state = await recover(
+                self.client, saved.session_id, _unfingerprint(before), job, self.recovery_delays, self._sleep
+            )
         turn = Turn(dropped=True)
-        return await self._finish_generation(job, saved, turn, _unfingerprint(before), state,
-                                             job.record.params.get("credits_before"), notes)
+        return await self._finish_generation(
+            job, saved, turn, _unfingerprint(before), state, job.record.params.get("credits_before"), notes
+        )
 
     def _saved_for(self, job: Job) -> SavedProject:
         saved = self.projects.load()
         if saved is None or saved.session_id != job.record.session_id:
             if job.record.session_id is None:
                 raise NotFound(f"Job {job.id} has no project.")
-            return SavedProject(task_id=saved.task_id if saved else "", session_id=job.record.session_id,
-                                user_id=None, language="en", created_at=job.record.created_at)
+            return SavedProject(
+                task_id=saved.task_id if saved else "",
+                session_id=job.record.session_id,
+                user_id=None,
+                language="en",
+                created_at=job.record.created_at,
+            )
         return saved
 
 
@@ -684,9 +953,29 @@ def _check_prompt(prompt: str) -> str:
     if not text:
         raise InvalidInput("The prompt is empty.", hint="Describe the image or video to make.")
     if len(text) > MAX_PROMPT_CHARS:
-        raise InvalidInput(f"The prompt is too long ({len(text)} characters; the limit is {MAX_PROMPT_CHARS}).",
-                           hint="Shorten it to the essentials.")
+        raise InvalidInput(
+            f"The prompt is too long ({len(text)} characters; the limit is {MAX_PROMPT_CHARS}).",
+            hint="Shorten it to the essentials.",
+        )
     return text
+
+
+def _split_sources(sources: Sequence[str]) -> tuple[list[Path], list[str]]:
+    """Local paths (checked: exist, type, size) and http(s) URLs; refused before any request."""
+    items = [s.strip() for s in sources if isinstance(s, str) and s.strip()]
+    if not items:
+        raise InvalidInput("Nothing to upload.", hint="Pass one or more local file paths or http(s) URLs.")
+    urls = [s for s in items if s.lower().startswith(("http://", "https://"))]
+    paths: list[Path] = []
+    for source in items:
+        if source in urls:
+            continue
+        if "://" in source:
+            raise InvalidInput(
+                f"Unsupported URL scheme in {source!r}.", hint="Only http(s) URLs can be uploaded."
+            )
+        paths.append(check_file(Path(source).expanduser()).path)
+    return paths, check_urls(urls) if urls else []
 
 
 def _bounded_wait(seconds: float) -> float:
@@ -698,8 +987,12 @@ def _bounded_wait(seconds: float) -> float:
 def _fingerprint(state: dict[str, Any] | None) -> dict[str, Any]:
     """The parts of a state that matter for 'did anything change' (kept small in the job log)."""
     state = state or {}
-    return {"draft": state.get("draft"), "generated_media": state.get("generated_media"),
-            "video_infos": state.get("video_infos"), "canvas_config": state.get("canvas_config")}
+    return {
+        "draft": state.get("draft"),
+        "generated_media": state.get("generated_media"),
+        "video_infos": state.get("video_infos"),
+        "canvas_config": state.get("canvas_config"),
+    }
 
 
 def _unfingerprint(value: Any) -> dict[str, Any] | None:
@@ -721,10 +1014,15 @@ def _last_prompt(records: Sequence[JobRecord]) -> str | None:
 
 
 def _item(source: str, uploaded: Any) -> UploadedItem:
-    return UploadedItem(source=source, filename=getattr(uploaded, "filename", "") or Path(source).name,
-                        file_type=getattr(uploaded, "file_type", None), url=getattr(uploaded, "cdn_url", None),
-                        duration=getattr(uploaded, "duration", None), width=getattr(uploaded, "width", None),
-                        height=getattr(uploaded, "height", None))
+    return UploadedItem(
+        source=source,
+        filename=getattr(uploaded, "filename", "") or Path(source).name,
+        file_type=getattr(uploaded, "file_type", None),
+        url=getattr(uploaded, "cdn_url", None),
+        duration=getattr(uploaded, "duration", None),
+        width=getattr(uploaded, "width", None),
+        height=getattr(uploaded, "height", None),
+    )
 
 
 __all__ = ["JobFailed", "LikelyOverBudget", "Service", "resource_uri_for"]

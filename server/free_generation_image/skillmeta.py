@@ -52,7 +52,9 @@ def parse_skill_md(text: str) -> SkillMeta:
     for raw in front.strip().splitlines():
         key, sep, value = raw.partition(":")
         if sep and not raw.startswith((" ", "\t")):
-            fields[key.strip()] = value.strip().strip('"').strip("'") if key.strip() != "metadata" else value.strip()
+            fields[key.strip()] = (
+                value.strip().strip('"').strip("'") if key.strip() != "metadata" else value.strip()
+            )
     metadata: dict[str, Any] = json.loads(fields["metadata"]) if fields.get("metadata") else {}
     version = str(metadata.get("version") or fields.get("version") or "0.0.0")
     return SkillMeta(

@@ -96,4 +96,8 @@ class Store:
         folder = self.path(subdir)
         if not folder.is_dir():
             return []
-        return [f"{subdir}/{p.name}" for p in folder.iterdir() if p.name.endswith(suffix) and not p.name.startswith(".")]
+        return [
+            f"{subdir}/{p.name}"
+            for p in folder.iterdir()
+            if p.name.endswith(suffix) and not p.name.startswith(".")
+        ]

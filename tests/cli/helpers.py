@@ -5,8 +5,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import pytest
+
+from free_generation_image.cli import main
 
 
 class Cli:
@@ -47,3 +52,28 @@ class Cli:
             stderr=subprocess.PIPE,
             text=True,
         )
+
+
+@dataclass
+class Outcome:
+    """What one in-process run of ``main`` returned and printed."""
+
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> dict[str, Any]:
+        """stdout, which must be exactly one JSON document."""
+        document: dict[str, Any] = json.loads(self.out)
+        return document
+
+
+def run_main(capsys: pytest.CaptureFixture[str], *argv: str) -> Outcome:
+    """Run the CLI's ``main`` here: the console script's code, without the interpreter start-up."""
+    capsys.readouterr()
+    try:
+        code = main(list(argv))
+    except SystemExit as exit_:  # argparse: --help, --version, usage errors
+        code = int(exit_.code or 0)
+    captured = capsys.readouterr()
+    return Outcome(code, captured.out, captured.err)

@@ -22,7 +22,9 @@ def sandbox() -> Iterator[Sandbox]:
 
 @pytest.fixture
 def settings(sandbox: Sandbox, tmp_path: Path) -> Settings:
-    return Settings.from_env({}, api_url=sandbox.url, config_dir=tmp_path / "config", output_dir=tmp_path / "out")
+    return Settings.from_env(
+        {}, api_url=sandbox.url, config_dir=tmp_path / "config", output_dir=tmp_path / "out"
+    )
 
 
 @pytest.fixture

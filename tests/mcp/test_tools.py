@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mcp import Client
 from mcp.server.mcpserver import MCPServer
 from mcp.types import ElicitResult, ImageContent, ResourceLink, TextContent
 
 from free_generation_image.sandbox import Sandbox
+from mcp import Client
 
 pytestmark = pytest.mark.anyio
 
@@ -58,8 +58,11 @@ async def test_generate_then_export_with_previews_links_and_progress(server: MCP
         seen.append((progress, total, message))
 
     async with Client(server, mode=mode) as client:
-        result = await client.call_tool("generate", {"prompt": "an image of a lighthouse at dusk", "kind": "image"},
-                                        progress_callback=on_progress)
+        result = await client.call_tool(
+            "generate",
+            {"prompt": "an image of a lighthouse at dusk", "kind": "image"},
+            progress_callback=on_progress,
+        )
         assert not result.is_error, text_of(result)
         data = result.structured_content
         assert data and data["status"] == "completed" and data["credits_before"] == 100
@@ -83,12 +86,14 @@ async def test_generate_then_export_with_previews_links_and_progress(server: MCP
         assert "Exported MP4:" in text_of(exported)
 
 
-async def test_job_id_is_returned_then_collected_with_status(server: MCPServer, sandbox: Sandbox,
-                                                             mode: str) -> None:
+async def test_job_id_is_returned_then_collected_with_status(
+    server: MCPServer, sandbox: Sandbox, mode: str
+) -> None:
     sandbox.configure(generation_seconds=1.0)
     async with Client(server, mode=mode) as client:
-        started = await client.call_tool("generate", {"prompt": "a video of a waterfall", "kind": "video",
-                                                      "wait_seconds": 0.1})
+        started = await client.call_tool(
+            "generate", {"prompt": "a video of a waterfall", "kind": "video", "wait_seconds": 0.1}
+        )
         data = started.structured_content or {}
         assert data.get("status") == "running" and str(data.get("job_id", "")).startswith("job_")
         assert "status" in text_of(started)

@@ -15,7 +15,8 @@ import smoke
 
 from free_generation_image.skillmeta import SKILL
 
-pytestmark = pytest.mark.anyio
+# with uv, the first launch installs the dependencies into the bundle, hence the generous timeout.
+pytestmark = [pytest.mark.anyio, pytest.mark.timeout(600)]
 
 ROOT = Path(__file__).resolve().parents[2]
 

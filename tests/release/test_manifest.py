@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import jsonschema
+import jsonschema  # type: ignore[import-untyped]
 import pytest
 import smoke
 
@@ -77,15 +77,14 @@ async def test_declared_tools_are_exactly_the_servers_tools(tmp_path: Path) -> N
 def test_nothing_secret_or_machine_specific_is_baked_in() -> None:
     env = manifest()["server"]["mcp_config"]["env"]
     # Values come from the user's settings only; the host substitutes them at launch.
-    assert all(re.fullmatch(r"\$\{user_config\.[a-z_]+\}", value) for value in env.values()), env
+    placeholders = [re.fullmatch(r"\$\{user_config\.([a-z_]+)\}", value) for value in env.values()]
+    assert all(placeholders), env
     assert "SKILL_SOURCE" not in env  # attribution comes from the MCP client's name
     user_config = manifest()["user_config"]
     assert user_config["nemo_token"]["sensitive"] is True
     assert user_config["nemo_token"]["required"] is False
     assert all("default" not in option for option in user_config.values() if option.get("sensitive"))
-    assert set(user_config) == {
-        m[1] for value in env.values() for m in [re.match(r"\$\{user_config\.(\w+)\}", value)] if m
-    }
+    assert set(user_config) == {match[1] for match in placeholders if match}  # every setting is used
 
 
 def test_privacy_policy_is_declared_for_the_backend_that_processes_prompts() -> None:

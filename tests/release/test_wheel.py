@@ -18,7 +18,8 @@ import smoke
 
 from free_generation_image.skillmeta import SKILL
 
-pytestmark = pytest.mark.anyio
+# pip resolves ~35 packages from the index: minutes on a busy machine, hence the generous timeout.
+pytestmark = [pytest.mark.anyio, pytest.mark.timeout(600)]
 
 ROOT = Path(__file__).resolve().parents[2]
 VERSION = SKILL.version
@@ -88,15 +89,17 @@ def test_demo_round_trip_saves_an_image_and_a_video(
     assert video.read_bytes()[4:8] == b"ftyp"
 
 
-def test_uvx_runs_the_built_wheel(wheel: Path, tmp_path: Path) -> None:
+async def test_uvx_runs_the_built_wheel(wheel: Path, tmp_path: Path) -> None:
+    # `uvx free-generation-image serve` is the documented one-line install for every host.
     uvx = shutil.which("uvx")
     if uvx is None:
         pytest.skip("uv is not installed (pip install uv)")
+    env = smoke.scrubbed_env(**smoke.isolated_settings(tmp_path))
     done = smoke.run(
-        [uvx, "--from", str(wheel), checks.COMMAND, "--version"],
-        env=smoke.scrubbed_env(),
-        cwd=tmp_path,
-        timeout=300,
+        [uvx, "--from", str(wheel), checks.COMMAND, "--version"], env=env, cwd=tmp_path, timeout=300
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == f"{checks.COMMAND} {VERSION}"
+    with anyio.fail_after(300):
+        answer = await smoke.ask_server(uvx, ["--from", str(wheel), checks.COMMAND, "serve"], env, tmp_path)
+    assert answer.tools == smoke.TOOLS

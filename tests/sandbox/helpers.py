@@ -10,7 +10,13 @@ from typing import Any
 import anyio
 import httpx2
 
-ATTRIBUTION = {"X-Skill-Source": "free-generation-image", "X-Skill-Version": "0.1.0", "X-Skill-Platform": "test"}
+from free_generation_image.sandbox import Credentials
+
+ATTRIBUTION = {
+    "X-Skill-Source": "free-generation-image",
+    "X-Skill-Version": "0.1.0",
+    "X-Skill-Platform": "test",
+}
 
 
 @dataclass(frozen=True)
@@ -21,6 +27,11 @@ class Login:
     @property
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}", **ATTRIBUTION}
+
+
+def as_login(user: Credentials) -> Login:
+    """A control-API user (no quota, chosen credits) as a Login."""
+    return Login(user.token, user.user_id)
 
 
 async def login(http: httpx2.AsyncClient, client_id: str = "client-1") -> Login:
@@ -127,7 +138,9 @@ async def balance(http: httpx2.AsyncClient, who: Login) -> dict[str, int]:
     return result
 
 
-async def generated(http: httpx2.AsyncClient, text: str = "Generate an image of a red fox") -> tuple[Login, str]:
+async def generated(
+    http: httpx2.AsyncClient, text: str = "Generate an image of a red fox"
+) -> tuple[Login, str]:
     """A user with a session whose draft holds one generated image (costs 30 credits)."""
     who = await login(http)
     session_id = await new_session(http, who)
@@ -139,11 +152,18 @@ async def submit_render(
     http: httpx2.AsyncClient, who: Login, session_id: str, render_id: str, fmt: str = "mp4"
 ) -> httpx2.Response:
     draft = (await state(http, who, session_id))["draft"]
-    body = {"id": render_id, "sessionId": session_id, "draft": draft, "output": {"format": fmt, "quality": "high"}}
+    body = {
+        "id": render_id,
+        "sessionId": session_id,
+        "draft": draft,
+        "output": {"format": fmt, "quality": "high"},
+    }
     return await http.post("/api/render/proxy/lambda", json=body, headers=who.headers)
 
 
-async def wait_render(http: httpx2.AsyncClient, who: Login, render_id: str, timeout: float = 10) -> dict[str, Any]:
+async def wait_render(
+    http: httpx2.AsyncClient, who: Login, render_id: str, timeout: float = 10
+) -> dict[str, Any]:
     """Poll until the render is terminal; return its ``data``."""
     deadline = time.monotonic() + timeout
     while True:

@@ -1,4 +1,4 @@
-"""Anonymous tokens, quotas, authentication, the `me` alias, sessions, claim tokens, credits (§2.1-2.3, §2.6)."""
+"""Anonymous tokens, quotas, authentication, `me`, sessions, claim tokens, credits (§2.1-2.3, §2.6)."""
 
 from __future__ import annotations
 
@@ -95,7 +95,9 @@ async def test_claim_token_is_refused_as_bearer(http: httpx2.AsyncClient) -> Non
     )
     data = claim.json()["data"]
     assert data["claim_token"].startswith("clm_") and data["expires_in"] == 604800
-    as_bearer = await http.get("/api/credits/balance/simple", headers={"Authorization": f"Bearer {data['claim_token']}"})
+    as_bearer = await http.get(
+        "/api/credits/balance/simple", headers={"Authorization": f"Bearer {data['claim_token']}"}
+    )
     assert as_bearer.json()["code"] == 1001
 
 
@@ -108,14 +110,20 @@ async def test_claim_token_for_an_unknown_session_is_1002(http: httpx2.AsyncClie
 async def test_session_creation_and_empty_state(http: httpx2.AsyncClient) -> None:
     who = await login(http)
     response = await http.post(
-        "/api/tasks/me/with-session/nemo_agent", json={"task_name": "Fox", "language": "zh-CN"}, headers=who.headers
+        "/api/tasks/me/with-session/nemo_agent",
+        json={"task_name": "Fox", "language": "zh-CN"},
+        headers=who.headers,
     )
     data = response.json()["data"]
     assert re.fullmatch(r"\d{19}", data["session_id"])
     assert data["task_id"].startswith("task_") and data["user_id"] == who.user_id
     state = await http.get(f"/api/state/nemo_agent/me/{data['session_id']}/latest", headers=who.headers)
     body = state.json()["data"]
-    assert (body["session_id"], body["task_id"], body["task_name"]) == (data["session_id"], data["task_id"], "Fox")
+    assert (body["session_id"], body["task_id"], body["task_name"]) == (
+        data["session_id"],
+        data["task_id"],
+        "Fox",
+    )
     assert body["state"] == {
         "video_infos": [],
         "draft": {},
@@ -127,7 +135,9 @@ async def test_session_creation_and_empty_state(http: httpx2.AsyncClient) -> Non
 
 async def test_session_needs_only_a_task_name(http: httpx2.AsyncClient) -> None:
     who = await login(http)
-    response = await http.post("/api/tasks/me/with-session/nemo_agent", json={"task_name": "p"}, headers=who.headers)
+    response = await http.post(
+        "/api/tasks/me/with-session/nemo_agent", json={"task_name": "p"}, headers=who.headers
+    )
     assert response.json()["code"] == 0
 
 
@@ -136,7 +146,9 @@ async def test_paths_accept_me_or_the_own_user_id_only(http: httpx2.AsyncClient)
     session_id = await new_session(http, who)
     own = await http.get(f"/api/state/nemo_agent/{who.user_id}/{session_id}/latest", headers=who.headers)
     assert own.json()["code"] == 0
-    other = await http.get(f"/api/state/nemo_agent/anon_someoneelse0000/{session_id}/latest", headers=who.headers)
+    other = await http.get(
+        f"/api/state/nemo_agent/anon_someoneelse0000/{session_id}/latest", headers=who.headers
+    )
     assert other.status_code == 403
 
 
@@ -157,7 +169,11 @@ async def test_unknown_session_status_is_configurable(http: httpx2.AsyncClient, 
 async def test_fresh_balance_and_control_api_credits(http: httpx2.AsyncClient, sb: Sandbox) -> None:
     who = await login(http)
     balance = await http.get("/api/credits/balance/simple", headers=who.headers)
-    assert balance.json() == {"code": 0, "message": "success", "data": {"available": 100, "frozen": 0, "total": 100}}
+    assert balance.json() == {
+        "code": 0,
+        "message": "success",
+        "data": {"available": 100, "frozen": 0, "total": 100},
+    }
     assert sb.set_credits(who.user_id, 7).available == 7
     assert (await http.get("/api/credits/balance/simple", headers=who.headers)).json()["data"]["total"] == 7
 

@@ -13,6 +13,7 @@ from PIL import Image
 from free_generation_image.sandbox import TOOL_EDIT, TOOL_GENERATE_IMAGE, TOOL_GENERATE_VIDEO, Sandbox
 
 from .helpers import (
+    as_login,
     balance,
     login,
     new_session,
@@ -98,16 +99,27 @@ async def test_typed_framing(http: httpx2.AsyncClient, sb: Sandbox) -> None:
     who = await login(http)
     sid = await new_session(http, who)
     events = payloads(await turn(http, who, sid, "a 2 s clip of rain"))
-    assert [e["type"] for e in events] == ["text", "tool_call", "tool_result", "text", "tool_call", "tool_result", "text"]
+    assert [e["type"] for e in events] == [
+        "text",
+        "tool_call",
+        "tool_result",
+        "text",
+        "tool_call",
+        "tool_result",
+        "text",
+    ]
     assert events[1]["name"] == TOOL_GENERATE_VIDEO and events[1]["args"]["duration"] == 2.0
     assert events[2]["result"]["status"] == "success"
     assert all(set(e) <= {"type", "content", "name", "args", "result"} for e in events)
 
 
 @pytest.mark.parametrize(
-    ("style", "raw"), [("typed", 'data: {"type":"heartbeat"}\n\n'), ("empty", "data:\n\n"), ("comment", ": ping\n\n")]
+    ("style", "raw"),
+    [("typed", 'data: {"type":"heartbeat"}\n\n'), ("empty", "data:\n\n"), ("comment", ": ping\n\n")],
 )
-async def test_heartbeat_forms_while_a_tool_runs(http: httpx2.AsyncClient, sb: Sandbox, style: str, raw: str) -> None:
+async def test_heartbeat_forms_while_a_tool_runs(
+    http: httpx2.AsyncClient, sb: Sandbox, style: str, raw: str
+) -> None:
     sb.configure(heartbeat=style, heartbeat_interval=0.01, generation_seconds=0.15)
     who = await login(http)
     sid = await new_session(http, who)
@@ -137,7 +149,12 @@ async def test_streaming_true_sends_partials_then_the_whole_text(http: httpx2.As
 async def test_camel_case_request_fields_are_accepted(http: httpx2.AsyncClient) -> None:
     who = await login(http)
     sid = await new_session(http, who)
-    body = {"appName": "nemo_agent", "userId": "me", "sessionId": sid, "newMessage": {"role": "user", "parts": [{"text": "an image of a bee"}]}}
+    body = {
+        "appName": "nemo_agent",
+        "userId": "me",
+        "sessionId": sid,
+        "newMessage": {"role": "user", "parts": [{"text": "an image of a bee"}]},
+    }
     response = await http.post("/run_sse", json=body, headers=who.headers)
     assert TOOL_GENERATE_IMAGE in tool_calls(parse_sse(response.text))
 
@@ -182,10 +199,7 @@ async def test_edit_turns_may_close_silently(http: httpx2.AsyncClient, sb: Sandb
 
 
 async def test_a_second_generation_extends_the_timeline(http: httpx2.AsyncClient, sb: Sandbox) -> None:
-    who = sb.new_user(credits=1000)
-    from .helpers import Login
-
-    user = Login(who.token, who.user_id)
+    user = as_login(sb.new_user(credits=1000))
     sid = await new_session(http, user)
     await turn(http, user, sid, "a 2 s video of waves")
     await turn(http, user, sid, "create a 3 s video of gulls")
@@ -200,7 +214,9 @@ async def test_credits_are_frozen_while_running_then_charged(http: httpx2.AsyncC
     sb.configure(generation_seconds=0.5)
     who = await login(http)
     sid = await new_session(http, who)
-    async with http.stream("POST", "/run_sse", json=sse_request(sid, "a video of a fox"), headers=who.headers) as r:
+    async with http.stream(
+        "POST", "/run_sse", json=sse_request(sid, "a video of a fox"), headers=who.headers
+    ) as r:
         async for line in r.aiter_lines():
             if "functionCall" in line:
                 assert await balance(http, who) == {"available": 0, "frozen": 100, "total": 100}
@@ -226,7 +242,9 @@ async def test_not_enough_credits_is_2001_before_the_stream(http: httpx2.AsyncCl
     response = await http.post("/run_sse", json=sse_request(sid, "a video of a fox"), headers=who.headers)
     assert response.status_code == 402 and response.headers["content-type"] == "application/json"
     assert response.json()["code"] == 2001
-    assert (await http.post("/run_sse", json=sse_request(sid, "an image of a fox"), headers=who.headers)).status_code == 200
+    assert (
+        await http.post("/run_sse", json=sse_request(sid, "an image of a fox"), headers=who.headers)
+    ).status_code == 200
     sb.configure(sse_status_2001=200)
     response = await http.post("/run_sse", json=sse_request(sid, "a video of a fox"), headers=who.headers)
     assert (response.status_code, response.json()["code"]) == (200, 2001)
@@ -236,15 +254,21 @@ async def test_not_enough_credits_is_2001_before_the_stream(http: httpx2.AsyncCl
 async def test_refusals_before_the_stream(http: httpx2.AsyncClient) -> None:
     who = await login(http)
     sid = await new_session(http, who)
-    bad_token = await http.post("/run_sse", json=sse_request(sid, "hi"), headers={"Authorization": "Bearer nope"})
+    bad_token = await http.post(
+        "/run_sse", json=sse_request(sid, "hi"), headers={"Authorization": "Bearer nope"}
+    )
     assert (bad_token.status_code, bad_token.json()["code"]) == (401, 1001)
     lost = await http.post("/run_sse", json=sse_request("123", "hi"), headers=who.headers)
     assert (lost.status_code, lost.json()["code"]) == (404, 1002)
-    other_user = await http.post("/run_sse", json=sse_request(sid, "hi", user_id="anon_x"), headers=who.headers)
+    other_user = await http.post(
+        "/run_sse", json=sse_request(sid, "hi", user_id="anon_x"), headers=who.headers
+    )
     assert other_user.json()["code"] == 1002
     no_text = await http.post("/run_sse", json=sse_request(sid, ""), headers=who.headers)
     assert no_text.status_code == 422 and "detail" in no_text.json()
-    bad_app = await http.post("/run_sse", json={**sse_request(sid, "hi"), "app_name": "bad app"}, headers=who.headers)
+    bad_app = await http.post(
+        "/run_sse", json={**sse_request(sid, "hi"), "app_name": "bad app"}, headers=who.headers
+    )
     assert bad_app.status_code == 422
     not_json = await http.post("/run_sse", content=b"[1]", headers=who.headers)
     assert not_json.status_code == 422
@@ -255,7 +279,9 @@ async def test_a_dropped_client_does_not_stop_the_turn(http: httpx2.AsyncClient,
     sb.configure(generation_seconds=0.3)
     who = await login(http)
     sid = await new_session(http, who)
-    async with http.stream("POST", "/run_sse", json=sse_request(sid, "a video of a fox"), headers=who.headers) as r:
+    async with http.stream(
+        "POST", "/run_sse", json=sse_request(sid, "a video of a fox"), headers=who.headers
+    ) as r:
         async for line in r.aiter_lines():
             if "functionCall" in line:
                 break  # leave: the connection closes mid-generation

@@ -52,11 +52,15 @@ async def test_upload_by_url_of_a_sandbox_file_reads_it(http: httpx2.AsyncClient
     who = await login(http)
     sid = await new_session(http, who)
     first = await http.post(
-        f"/api/upload-video/nemo_agent/me/{sid}", files=[("files", ("a.png", png(32, 32), "image/png"))], headers=who.headers
+        f"/api/upload-video/nemo_agent/me/{sid}",
+        files=[("files", ("a.png", png(32, 32), "image/png"))],
+        headers=who.headers,
     )
     url = first.json()["data"]["files"][0]["cdn_url"]
     response = await http.post(
-        f"/api/upload-video/nemo_agent/me/{sid}", json={"urls": [url], "source_type": "url"}, headers=who.headers
+        f"/api/upload-video/nemo_agent/me/{sid}",
+        json={"urls": [url], "source_type": "url"},
+        headers=who.headers,
     )
     [entry] = response.json()["data"]["files"]
     assert (entry["filename"], entry["width"], entry["cdn_url"]) == ("a.png", 32, url)
@@ -83,11 +87,15 @@ async def test_unsupported_type_is_4001(http: httpx2.AsyncClient, name: str) -> 
     who = await login(http)
     sid = await new_session(http, who)
     response = await http.post(
-        f"/api/upload-video/nemo_agent/me/{sid}", files=[("files", (name, b"hello", "text/plain"))], headers=who.headers
+        f"/api/upload-video/nemo_agent/me/{sid}",
+        files=[("files", (name, b"hello", "text/plain"))],
+        headers=who.headers,
     )
     assert (response.status_code, response.json()["code"]) == (200, 4001)
     by_url = await http.post(
-        f"/api/upload-video/nemo_agent/me/{sid}", json={"urls": [f"https://x.example/{name}"]}, headers=who.headers
+        f"/api/upload-video/nemo_agent/me/{sid}",
+        json={"urls": [f"https://x.example/{name}"]},
+        headers=who.headers,
     )
     assert by_url.json()["code"] == 4001
     assert (await state(http, who, sid))["video_infos"] == []
@@ -97,7 +105,10 @@ async def test_too_large_is_4002_and_nothing_is_added(http: httpx2.AsyncClient, 
     sb.configure(max_upload_bytes=1000, status_4002=413)
     who = await login(http)
     sid = await new_session(http, who)
-    files = [("files", ("small.png", png(8, 8), "image/png")), ("files", ("big.mp4", b"\0" * 1001, "video/mp4"))]
+    files = [
+        ("files", ("small.png", png(8, 8), "image/png")),
+        ("files", ("big.mp4", b"\0" * 1001, "video/mp4")),
+    ]
     response = await http.post(f"/api/upload-video/nemo_agent/me/{sid}", files=files, headers=who.headers)
     assert (response.status_code, response.json()["code"]) == (413, 4002)
     assert (await state(http, who, sid))["video_infos"] == []
@@ -109,12 +120,16 @@ async def test_upload_needs_files_or_urls(http: httpx2.AsyncClient) -> None:
     empty = await http.post(f"/api/upload-video/nemo_agent/me/{sid}", json={"urls": []}, headers=who.headers)
     assert empty.status_code == 400
     wrong_field = await http.post(
-        f"/api/upload-video/nemo_agent/me/{sid}", files=[("file", ("a.png", png(), "image/png"))], headers=who.headers
+        f"/api/upload-video/nemo_agent/me/{sid}",
+        files=[("file", ("a.png", png(), "image/png"))],
+        headers=who.headers,
     )
     assert wrong_field.status_code == 400
 
 
 async def test_upload_to_an_unknown_session_is_1002(http: httpx2.AsyncClient) -> None:
     who = await login(http)
-    response = await http.post("/api/upload-video/nemo_agent/me/999", json={"urls": ["https://x/a.png"]}, headers=who.headers)
+    response = await http.post(
+        "/api/upload-video/nemo_agent/me/999", json={"urls": ["https://x/a.png"]}, headers=who.headers
+    )
     assert response.json()["code"] == 1002

@@ -13,8 +13,14 @@ from free_generation_image.polling import PollPolicy
 from free_generation_image.sandbox import Sandbox, SandboxConfig, run_sandbox
 from free_generation_image.service import Service
 
-FAST = {"generation_seconds": 0.3, "edit_seconds": 0.1, "render_seconds": 0.4, "heartbeat_interval": 0.05,
-        "media_scale": 0.25, "retry_after_seconds": 1.0}
+FAST = {
+    "generation_seconds": 0.3,
+    "edit_seconds": 0.1,
+    "render_seconds": 0.4,
+    "heartbeat_interval": 0.05,
+    "media_scale": 0.25,
+    "retry_after_seconds": 1.0,
+}
 FAST_POLL = PollPolicy(first_delay=0.05, min_delay=0.05, give_up_after=30)
 
 
@@ -26,7 +32,9 @@ def sandbox() -> Iterator[Sandbox]:
 
 @pytest.fixture
 def settings(sandbox: Sandbox, tmp_path: Path) -> Settings:
-    return Settings.from_env({}, api_url=sandbox.url, config_dir=tmp_path / "config", output_dir=tmp_path / "out")
+    return Settings.from_env(
+        {}, api_url=sandbox.url, config_dir=tmp_path / "config", output_dir=tmp_path / "out"
+    )
 
 
 def make_service(settings: Settings, **kwargs: Any) -> Service:
@@ -48,5 +56,8 @@ def sse_requests(sandbox: Sandbox) -> list[Any]:
 
 
 def render_submits(sandbox: Sandbox) -> list[Any]:
-    return [e for e in sandbox.journal("/api/render/proxy/lambda") if e.kind == "request" and e.method == "POST"
-            and not e.path.endswith("/cancel")]
+    return [
+        e
+        for e in sandbox.journal("/api/render/proxy/lambda")
+        if e.kind == "request" and e.method == "POST" and not e.path.endswith("/cancel")
+    ]

@@ -80,7 +80,9 @@ async def test_free_plan_block_is_not_reported_as_credits(service: Service, sand
     assert "not by credits" in info.value.hint
 
 
-async def test_dropped_download_falls_back_to_the_download_endpoint(service: Service, sandbox: Sandbox) -> None:
+async def test_dropped_download_falls_back_to_the_download_endpoint(
+    service: Service, sandbox: Sandbox
+) -> None:
     await service.generate("a video of rain", kind="video", duration_s=1)
     sandbox.inject("drop_download", path="/files/")
     result = await service.export(wait_seconds=30)

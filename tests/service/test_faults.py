@@ -17,7 +17,9 @@ from .conftest import make_service, sse_requests
 pytestmark = pytest.mark.anyio
 
 
-async def test_dropped_stream_is_recovered_from_state_without_resending(service: Service, sandbox: Sandbox) -> None:
+async def test_dropped_stream_is_recovered_from_state_without_resending(
+    service: Service, sandbox: Sandbox
+) -> None:
     sandbox.inject("drop_stream", after=1)
     result = await service.generate("an image of a glacier", kind="image")
     assert result.status == "completed" and result.media
@@ -55,7 +57,9 @@ async def test_agent_error_frame_without_change_is_an_error(service: Service, sa
     assert len(sse_requests(sandbox)) == 1
 
 
-async def test_expired_token_is_replaced_once_and_the_request_repeated(service: Service, sandbox: Sandbox) -> None:
+async def test_expired_token_is_replaced_once_and_the_request_repeated(
+    service: Service, sandbox: Sandbox
+) -> None:
     await service.credits()
     sandbox.inject("token_expired")
     result = await service.generate("an image of a harbour", kind="image")
@@ -84,7 +88,9 @@ async def test_rate_limit_is_honoured_and_retried_once(service: Service, sandbox
     assert hits[1].at - hits[0].at >= 0.9
 
 
-async def test_html_error_pages_and_malformed_json_become_clear_errors(service: Service, sandbox: Sandbox) -> None:
+async def test_html_error_pages_and_malformed_json_become_clear_errors(
+    service: Service, sandbox: Sandbox
+) -> None:
     await service.credits()
     sandbox.inject("server_error", path="/api/credits", times=None)
     with pytest.raises(BackendUnavailable) as info:
@@ -98,5 +104,5 @@ async def test_upload_local_file_and_url(service: Service, sandbox: Sandbox, tmp
     picture = tmp_path / "ref.png"
     Image.new("RGB", (64, 48), "teal").save(picture)
     result = await service.upload([str(picture), "https://example.com/clip.mp4"])
-    assert [item.filename for item in result.files][0] == "ref.png"
+    assert result.files[0].filename == "ref.png"
     assert len(result.files) == 2

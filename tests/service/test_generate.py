@@ -26,18 +26,20 @@ async def test_image_prompt_ends_with_a_png_on_disk(service: Service, sandbox: S
     assert "futuristic-city" in saved.name
     with Image.open(saved) as img:
         assert img.format == "PNG" and img.width > 0
-    sidecar = json.loads(Path(result.media[0].sidecar or "").read_text())
+    sidecar = json.loads(Path(result.media[0].sidecar or "").read_text())  # noqa: ASYNC240
     assert sidecar["prompt"] == "generate an image of a futuristic city at night"
     assert sidecar["project"]["session_id"] == result.project.session_id if result.project else False
     assert (result.credits_before, result.credits_after, result.credits_spent) == (100, 70, 30)
     assert result.timeline.startswith("Timeline (")
     assert result.reply and "click" not in result.reply.lower()
     assert result.project and result.project.link and "/workspace/claim?ct=" in result.project.link
-    assert [e.message for e in sse_requests(sandbox)][0].startswith("generate an image of a futuristic city")
+    assert sse_requests(sandbox)[0].message.startswith("generate an image of a futuristic city")
     assert len(sse_requests(sandbox)) == 1
 
 
-async def test_same_prompt_twice_returns_the_same_job_and_is_sent_once(service: Service, sandbox: Sandbox) -> None:
+async def test_same_prompt_twice_returns_the_same_job_and_is_sent_once(
+    service: Service, sandbox: Sandbox
+) -> None:
     first = await service.generate("an image of a red fox", kind="image", wait_seconds=0)
     second = await service.generate("An  image of a red fox ", kind="image", wait_seconds=30)
     assert second.deduplicated and second.job_id == first.job_id and second.status == "completed"

@@ -29,7 +29,9 @@ async def test_render_polling_resumes_after_a_restart(settings: Settings, sandbo
     assert len(render_submits(sandbox)) == 1
 
 
-async def test_interrupted_generation_is_read_from_state_not_resent(settings: Settings, sandbox: Sandbox) -> None:
+async def test_interrupted_generation_is_read_from_state_not_resent(
+    settings: Settings, sandbox: Sandbox
+) -> None:
     sandbox.configure(generation_seconds=1.0)
     async with make_service(settings) as first:
         running = await first.generate("an image of an owl", kind="image", wait_seconds=0.2)

@@ -1,17 +1,17 @@
 """Backend errors, each with the next step for the user. Built in one place: ``error_from``.
 
-    NemoError                     root of backend failures (``code``, ``status``)
-    ├── AuthError                 1001 / HTTP 401: token invalid, expired or revoked
-    ├── SessionNotFound           1002: the project (session) is gone
-    ├── InsufficientCredits       2001: not enough credits
-    ├── PlanRequired              HTTP 402: export blocked by the plan (not credits)
-    ├── UnsupportedFileType       4001
-    ├── FileTooLarge              4002
-    ├── RateLimited               HTTP 429 (``retry_after`` seconds)
-    ├── RenderFailed              a render ended in ``failed``
-    ├── BackendUnavailable        5xx, HTML error pages, network failures, timeouts
-    │   └── StreamDropped         /run_sse broke after the prompt may have arrived: never re-send
-    └── BadResponse               malformed JSON or an unexpected shape
+NemoError                     root of backend failures (``code``, ``status``)
+├── AuthError                 1001 / HTTP 401: token invalid, expired or revoked
+├── SessionNotFound           1002: the project (session) is gone
+├── InsufficientCredits       2001: not enough credits
+├── PlanRequired              HTTP 402: export blocked by the plan (not credits)
+├── UnsupportedFileType       4001
+├── FileTooLarge              4002
+├── RateLimited               HTTP 429 (``retry_after`` seconds)
+├── RenderFailed              a render ended in ``failed``
+├── BackendUnavailable        5xx, HTML error pages, network failures, timeouts
+│   └── StreamDropped         /run_sse broke after the prompt may have arrived: never re-send
+└── BadResponse               malformed JSON or an unexpected shape
 """
 
 from __future__ import annotations
@@ -66,8 +66,15 @@ class SessionNotFound(NemoError):
 class InsufficientCredits(NemoError):
     exit_code = 5
 
-    def __init__(self, message: str = "Not enough credits.", *, user_id: str | None = None,
-                 web_url: str = DEFAULT_WEB_URL, code: int | None = 2001, status: int | None = None) -> None:
+    def __init__(
+        self,
+        message: str = "Not enough credits.",
+        *,
+        user_id: str | None = None,
+        web_url: str = DEFAULT_WEB_URL,
+        code: int | None = 2001,
+        status: int | None = None,
+    ) -> None:
         self.user_id = user_id
         super().__init__(message, hint=credits_hint(user_id, web_url), code=code, status=status)
 
@@ -75,8 +82,10 @@ class InsufficientCredits(NemoError):
 def credits_hint(user_id: str | None, web_url: str = DEFAULT_WEB_URL) -> str:
     """Where to get more credits: registration (keeps anonymous history) or top-up."""
     if user_id and user_id.startswith("anon_"):
-        return (f"Free credits are used up. Register at {web_url}/register?bind={user_id} to keep this "
-                "project and get more credits.")
+        return (
+            f"Free credits are used up. Register at {web_url}/register?bind={user_id} to keep this "
+            "project and get more credits."
+        )
     return f"Top up at {web_url} (Account -> Credits), then try again."
 
 
@@ -96,11 +105,16 @@ class FileTooLarge(NemoError):
 
 
 class RateLimited(NemoError):
-    def __init__(self, message: str, *, retry_after: float = 30.0, code: int | None = None,
-                 status: int | None = 429) -> None:
+    def __init__(
+        self, message: str, *, retry_after: float = 30.0, code: int | None = None, status: int | None = 429
+    ) -> None:
         self.retry_after = retry_after
-        super().__init__(message, hint=f"Rate limited by the backend: retry in {retry_after:g} s.",
-                         code=code, status=status)
+        super().__init__(
+            message,
+            hint=f"Rate limited by the backend: retry in {retry_after:g} s.",
+            code=code,
+            status=status,
+        )
 
 
 class RenderFailed(NemoError):
@@ -122,8 +136,9 @@ class StreamDropped(BackendUnavailable):
         "charge twice); the project state shows whether the work finished."
     )
 
-    def __init__(self, message: str, *, events_seen: int, hint: str | None = None,
-                 status: int | None = None) -> None:
+    def __init__(
+        self, message: str, *, events_seen: int, hint: str | None = None, status: int | None = None
+    ) -> None:
         super().__init__(message, hint=hint, status=status)
         self.events_seen = events_seen
 
@@ -141,14 +156,20 @@ _BY_CODE: dict[int, type[NemoError]] = {
 
 
 def error_from(
-    *, code: int | None, status: int | None, message: str | None, retry_after: float | None = None,
-    user_id: str | None = None, web_url: str = DEFAULT_WEB_URL,
+    *,
+    code: int | None,
+    status: int | None,
+    message: str | None,
+    retry_after: float | None = None,
+    user_id: str | None = None,
+    web_url: str = DEFAULT_WEB_URL,
 ) -> NemoError:
     """Map an application code (checked first) and/or HTTP status to the right exception."""
     text = (message or "").strip() or (f"HTTP {status}" if status else f"error code {code}")
     if code == 2001:
-        return InsufficientCredits(f"Not enough credits: {text}", user_id=user_id, web_url=web_url,
-                                   status=status)
+        return InsufficientCredits(
+            f"Not enough credits: {text}", user_id=user_id, web_url=web_url, status=status
+        )
     if code in _BY_CODE:
         return _BY_CODE[code](text, code=code, status=status)
     if status == 401 or status == 403:

@@ -75,6 +75,7 @@ class StreamError:
 StreamEvent = TextEvent | ToolCall | ToolResult | Heartbeat | StreamError
 
 HEARTBEAT: Final = Heartbeat()
+_decode_json: Final = json.JSONDecoder().decode  # json.loads minus its per-call argument checks
 # Old ADK wrote the final error frame with string formatting, so a quote in the message breaks
 # the JSON (§4.1); recover the message rather than lose the one frame that explains the failure.
 _BROKEN_ERROR_FRAME: Final = re.compile(r'\A\s*\{\s*"error"\s*:\s*"(?P<message>.*)"\s*\}\s*\Z', re.DOTALL)
@@ -85,7 +86,7 @@ def classify(data: str) -> list[StreamEvent]:
     if not data or data.isspace():
         return [HEARTBEAT]
     try:
-        payload = json.loads(data)
+        payload = _decode_json(data)
     except ValueError:
         broken = _BROKEN_ERROR_FRAME.match(data)
         if broken:
@@ -124,6 +125,12 @@ def _adk_event(event: Mapping[str, Any], content: Mapping[str, Any]) -> list[Str
     for part in parts if isinstance(parts, list) else ():
         if not isinstance(part, dict):
             continue
+        text = part.get("text")
+        if text is not None:
+            # The user's own message is not echoed by ADK; if a gateway echoes it, it is not a reply.
+            if isinstance(text, str) and text and part.get("thought") is not True and author != "user":
+                out.append(TextEvent(text, partial, author))
+            continue
         call = part.get("functionCall")
         if isinstance(call, dict):
             out.append(ToolCall(_name(call), _object(call.get("args")), _opt_str(call.get("id"))))
@@ -132,11 +139,6 @@ def _adk_event(event: Mapping[str, Any], content: Mapping[str, Any]) -> list[Str
         if isinstance(response, dict):
             result = _object(response.get("response"))
             out.append(ToolResult(_name(response), result, _opt_str(response.get("id"))))
-            continue
-        text = part.get("text")
-        # The user's own message is not echoed by ADK; if a gateway echoes it, it is not a reply.
-        if isinstance(text, str) and text and part.get("thought") is not True and author != "user":
-            out.append(TextEvent(text, partial, author))
     if event.get("errorCode") is not None or event.get("errorMessage") is not None:
         code = event.get("errorCode")
         message = _message(event.get("errorMessage")) or f"The backend agent failed ({code})."

@@ -69,7 +69,13 @@ class SSEDecoder:
                 self._started = True
                 if self._data_size > self._limit:
                     raise EventTooLarge(f"a stream event exceeded {self._limit} characters")
-            elif line or self._started:
+            elif not line:
+                if self._started:  # the blank line ending an event, also inlined
+                    out.append(data[0] if len(data) == 1 else "\n".join(data))
+                    data.clear()
+                    self._data_size = 0
+                    self._started = False
+            else:
                 self._line(line, out)
         return out
 

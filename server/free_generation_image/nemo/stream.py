@@ -118,7 +118,7 @@ async def read_events(
     try:
         while True:
             deadline = min(idle_deadline, hard_deadline)
-            if read_timeout is not None and deadline >= anyio.current_time() + read_timeout - slack:
+            if read_timeout is not None and deadline >= now + read_timeout - slack:
                 try:
                     raw = await chunks.__anext__()
                 except StopAsyncIteration:
@@ -131,13 +131,13 @@ async def read_events(
                         raw = None
                 if scope.cancelled_caught:
                     raise _deadline_passed(hard_deadline <= idle_deadline, idle_timeout, max_seconds, seen)
+            now = anyio.current_time()
             payloads = decoder.close() if raw is None else decoder.feed(utf8.decode(raw))
-            arrived = anyio.current_time() if payloads else 0.0
             for payload in payloads:
                 events = classify(payload)
                 # Anything but a keep-alive shows the agent is moving (an actions-only event too).
                 if payload and not (len(events) == 1 and events[0].kind == "heartbeat"):
-                    idle_deadline = arrived + idle_timeout
+                    idle_deadline = now + idle_timeout
                 for event in events:
                     if event.kind != "heartbeat":
                         seen += 1

@@ -167,11 +167,15 @@ class _Script:
         self.emitted = 0
         self.committed = False  # the session state changed: the work happened and is charged
 
-    def emit(self, event: AgentEvent) -> None:
+    def stop_if_due(self) -> None:
+        """End the turn here if an injected error is due (checked before every event and state change)."""
         faults = self.turn.faults
         if faults.stop_with is not None and self.emitted >= faults.stop_after:
             self.turn.emit(faults.stop_with)
             raise TurnStopped(type(faults.stop_with).__name__)
+
+    def emit(self, event: AgentEvent) -> None:
+        self.stop_if_due()
         self.turn.emit(event)
         self.emitted += 1
 
@@ -209,6 +213,7 @@ class _Script:
             lambda: self._make_media(kind, width, height),
         )
         url = file_url(self.base_url, key)
+        self.stop_if_due()
         self._commit_media(kind, key, url, stored, width, height)
         result: dict[str, Any] = {
             "status": "success",
@@ -233,6 +238,7 @@ class _Script:
         else:
             await anyio.sleep(config.edit_seconds)
         state = self.session.state
+        self.stop_if_due()
         state["draft"] = post_produce(
             state["draft"], title=intent.title, bgm_src=bgm, bgm_label=self._bgm_label()
         )
@@ -252,6 +258,7 @@ class _Script:
             bgm = await _while_waiting(self.config.edit_seconds, self._make_bgm)
         else:
             await anyio.sleep(self.config.edit_seconds)
+        self.stop_if_due()
         draft, applied = apply_edits(
             self.session.state["draft"], intent.edits, bgm_src=bgm, bgm_label=self._bgm_label()
         )

@@ -36,7 +36,7 @@ from free_generation_image.sandbox.intent import read_intent
 from free_generation_image.sandbox.journal import summarize_body
 from free_generation_image.sandbox.media import image_size
 from free_generation_image.sandbox.renders import TERMINAL, Render, cancel, run_render
-from free_generation_image.sandbox.responses import ApiError, bad_request, ok, raw, success
+from free_generation_image.sandbox.responses import ApiError, Envelope, bad_request, invalid, ok, raw, success
 from free_generation_image.sandbox.streams import bytes_body, quiet_injected_drops, sse_body
 from free_generation_image.sandbox.world import Session, World
 
@@ -96,7 +96,7 @@ class Call:
             value = None
         if not isinstance(value, dict):
             if envelope == "detail":
-                raise ApiError(422, "request body must be a JSON object", envelope="detail")
+                raise invalid("body", "Input should be a valid dictionary", "dict_type")
             raise bad_request(
                 "request body must be a JSON object", envelope="success" if envelope == "success" else "code"
             )
@@ -261,11 +261,11 @@ async def run_sse(call: Call) -> Response:
     call.message = text or None
     app_name, session_id = _field(body, "app_name", "appName"), _field(body, "session_id", "sessionId")
     if not isinstance(app_name, str) or not _APP_NAME_RE.match(app_name):
-        raise ApiError(422, "app_name is required and must match ^[a-zA-Z0-9_]+$", envelope="detail")
+        raise invalid("app_name", "app_name is required and must match ^[a-zA-Z0-9_]+$")
     if not isinstance(session_id, str) or not session_id:
-        raise ApiError(422, "session_id is required", envelope="detail")
+        raise invalid("session_id", "Field required", "missing")
     if not text.strip():
-        raise ApiError(422, "new_message must contain a text part", envelope="detail")
+        raise invalid("new_message", "new_message must contain a text part")
     if app_name != "nemo_agent":
         raise ApiError(404, f"App not found: {app_name}", envelope="detail")
     if _field(body, "user_id", "userId") not in (None, "me", user.user_id):
@@ -458,8 +458,12 @@ async def render_submit(call: Call, *, legacy: bool = False) -> Response:
     """POST /api/render/proxy/lambda (and legacy /draft): validate, then start the job (§2.8)."""
     config = call.config
     _, user = call.auth()
-    if call.fault("plan_402"):
-        raise ApiError(402, "Export is not available on the free plan. Upgrade to export.", code=402)
+    plan = call.fault("plan_402")
+    if plan is not None:
+        envelope: Envelope = "success" if plan.params["envelope"] == "success" else "code"
+        raise ApiError(
+            402, "Export is not available on the free plan. Upgrade to export.", code=402, envelope=envelope
+        )
     if config.require_attribution and not all(call.request.headers.get(h) for h in SKILL_HEADERS):
         raise ApiError(
             402,

@@ -87,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         serve(config, ready)
+    except KeyboardInterrupt:  # uvicorn shuts down gracefully, then re-raises the Ctrl+C it caught
+        pass
     except OSError as err:
         print(f"cannot listen on {config.host}:{config.port}: {err.strerror or err}", file=sys.stderr)
         return 1

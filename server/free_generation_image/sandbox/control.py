@@ -224,8 +224,12 @@ class SandboxControl:
     def __init__(self, url: str, *, timeout: float = 30.0) -> None:
         self.url = url.rstrip("/")
         # Loading the TLS trust store costs ~50 ms and plain-HTTP sandboxes never use it.
-        self._http = httpx2.Client(base_url=self.url + PREFIX, timeout=timeout, trust_env=False,
-                                   verify=not self.url.startswith("http://"))
+        self._http = httpx2.Client(
+            base_url=self.url + PREFIX,
+            timeout=timeout,
+            trust_env=False,
+            verify=not self.url.startswith("http://"),
+        )
 
     def _call(
         self,

@@ -25,6 +25,7 @@ class FaultKind:
     stage: Stage
     doc: str
     params: Mapping[str, tuple[ParamType, int | float | str | None]] = field(default_factory=dict)
+    choices: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # allowed values of str params
 
 
 # A None default means "derived from the config or the request when the fault fires".
@@ -62,7 +63,12 @@ FAULTS: dict[str, FaultKind] = {
         "the next render ends in status failed",
         {"error": (str, "Render worker crashed (injected)")},
     ),
-    "plan_402": FaultKind("render", "render submit answers HTTP 402 (free plan)"),
+    "plan_402": FaultKind(
+        "render",
+        "render submit answers HTTP 402 (free plan), in the `envelope` 'code' or 'success'",
+        {"envelope": (str, "code")},
+        {"envelope": ("code", "success")},
+    ),
     "drop_download": FaultKind(
         "download",
         "the connection drops after `after_bytes` of a file (default: half)",
@@ -110,6 +116,9 @@ def validate(name: str, times: int | None, params: Mapping[str, Any]) -> dict[st
     merged = {key: default for key, (_, default) in kind.params.items()}
     for key, value in params.items():
         merged[key] = _coerce(name, key, *kind.params[key], value)
+        allowed = kind.choices.get(key)
+        if allowed is not None and merged[key] not in allowed:
+            raise ValueError(f"fault {name!r}: {key} must be one of {', '.join(allowed)}")
     return merged
 
 

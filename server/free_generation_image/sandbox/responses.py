@@ -36,6 +36,7 @@ class ApiError(Exception):
         code: int | None = None,
         envelope: Envelope = "code",
         headers: Mapping[str, str] | None = None,
+        detail: Any = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -43,6 +44,7 @@ class ApiError(Exception):
         self.code = code if code is not None else status
         self.envelope = envelope
         self.headers = dict(headers or {})
+        self.detail = detail  # a structured "detail" (FastAPI validation errors) instead of the message
 
     def response(self) -> JSONResponse:
         """The HTTP response for this refusal."""
@@ -50,10 +52,17 @@ class ApiError(Exception):
         if self.envelope == "success":
             body = {"success": False, "error": self.message}
         elif self.envelope == "detail":  # FastAPI/ADK style (contract §4.1)
-            body = {"detail": self.message}
+            body = {"detail": self.message if self.detail is None else self.detail}
         else:
             body = {"code": self.code, "message": self.message, "data": None}
         return JSONResponse(body, status_code=self.status, headers=self.headers)
+
+
+def invalid(field: str, message: str, kind: str = "value_error") -> ApiError:
+    """HTTP 422 the way FastAPI/pydantic reports a bad request body (contract §4.1)."""
+    return ApiError(
+        422, message, envelope="detail", detail=[{"type": kind, "loc": ["body", field], "msg": message}]
+    )
 
 
 def bad_request(message: str, *, envelope: Envelope = "code") -> ApiError:

@@ -1,0 +1,186 @@
+"""Every command through ``main`` in this process, against the sandbox: results, JSON, exit codes.
+
+Same code path as the console script (argument parsing, service, progress, rendering), minus the
+interpreter start-up; test_commands.py covers what only a real process shows (signals, terminals).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from free_generation_image.models import ChatResult, CreditsInfo, ExportResult, GenerateResult, StatusResult
+from free_generation_image.sandbox import Sandbox
+from tests.cli.helpers import Outcome
+
+Main = Callable[..., Outcome]
+RENDER_SUBMIT = "/api/render/proxy/lambda"
+
+
+def render_submits(sandbox: Sandbox) -> int:
+    return sum(1 for e in sandbox.requests(RENDER_SUBMIT, method="POST") if e.path == RENDER_SUBMIT)
+
+
+def prompts_sent(sandbox: Sandbox) -> list[str]:
+    return [entry.message or "" for entry in sandbox.requests("/run_sse")]
+
+
+def test_a_script_session_in_json(main_in_process: Main, sandbox: Sandbox, tmp_path: Path) -> None:
+    run = main_in_process("generate", "a red fox in the snow", "--kind", "image", "--json")
+    assert run.code == 0, run.err
+    generated = GenerateResult.model_validate(run.json())  # the tool's structured output, field for field
+    assert run.json() == generated.model_dump(mode="json")
+    assert generated.status == "completed"
+    image = Path(generated.media[0].path)
+    assert image.parent == tmp_path / "out"
+    assert image.read_bytes().startswith(b"\x89PNG")
+    assert generated.credits_spent == 30
+    assert len(prompts_sent(sandbox)) == 1
+    assert prompts_sent(sandbox)[0].startswith("a red fox in the snow")
+
+    credits = CreditsInfo.model_validate(main_in_process("credits", "--json").json())
+    assert credits.available == generated.credits_after
+
+    status = StatusResult.model_validate(main_in_process("--json", "status").json())
+    assert status.ready_to_export
+    assert status.jobs[0].job_id == generated.job_id
+
+    run = main_in_process("export", "--json")
+    assert run.code == 0, run.err
+    exported = ExportResult.model_validate(run.json())
+    assert exported.file is not None
+    video = Path(exported.file.path)
+    assert video.suffix == ".mp4"
+    assert video.read_bytes()[4:8] == b"ftyp"
+
+    routed = ChatResult.model_validate(
+        main_in_process("chat", "导出", "--json").json()
+    )  # "export" in Chinese
+    assert routed.operation == "export"
+    assert routed.export is not None
+    assert routed.export.file is not None
+    assert routed.export.file.path == str(video)  # the same unchanged timeline: the same file
+    asked = ChatResult.model_validate(
+        main_in_process("chat", "how many credits do I have left?", "--json").json()
+    )
+    assert asked.operation == "credits"
+    assert render_submits(sandbox) == 1
+    assert len(prompts_sent(sandbox)) == 1  # neither export nor credits went to the agent
+
+
+def test_text_output_for_people_and_quiet_mode(main_in_process: Main) -> None:
+    run = main_in_process("generate", "a lighthouse at night", "--kind", "image")
+    assert run.code == 0, run.err
+    assert re.search(r"^Saved PNG: .+\.png", run.out, re.MULTILINE)
+    assert re.search(r"^Credits: 100 → 70 \(30 spent\)\.$", run.out, re.MULTILINE)
+    # stderr is not a terminal here: plain progress lines, no escape sequences
+    assert re.search(r"^\[\d+s\] Generating: \S", run.err, re.MULTILINE)
+    assert "\x1b" not in run.out + run.err
+    quiet = main_in_process("export", "--quiet")
+    assert quiet.code == 0
+    assert quiet.err == ""
+    assert quiet.out.startswith("Exported MP4: ")
+
+
+def test_wait_0_hands_back_a_job_id_that_status_collects(main_in_process: Main, sandbox: Sandbox) -> None:
+    assert main_in_process("generate", "a paper boat on a puddle", "--kind", "image", "-q").code == 0
+    sandbox.configure(render_seconds=1.5)  # still rendering after the first poll, when --wait 0 returns
+    started = main_in_process("export", "--wait", "0")
+    assert started.code == 75, started.err
+    match = re.search(
+        r"^Collect it later with: free-generation-image status --job (job_[0-9a-f]+)$",
+        started.out,
+        re.MULTILINE,
+    )
+    assert match, started.out
+    assert render_submits(sandbox) == 1  # handed to the backend before the command returned
+
+    collected = main_in_process("status", "--job", match.group(1), "--json")
+    assert collected.code == 0, collected.err
+    export = StatusResult.model_validate(collected.json()).export
+    assert export is not None
+    assert export.status == "completed"
+    assert export.file is not None
+    assert Path(export.file.path).is_file()
+    assert render_submits(sandbox) == 1  # polling resumed; nothing rendered twice
+
+
+def test_cancel_a_render_then_its_status_says_cancelled(main_in_process: Main, sandbox: Sandbox) -> None:
+    assert main_in_process("generate", "a windmill", "--kind", "image", "-q").code == 0
+    sandbox.configure(render_seconds=30.0)
+    started = main_in_process("export", "--wait", "0", "--json")
+    assert started.code == 75
+    job_id = started.json()["job_id"]
+    cancelled = main_in_process("cancel", job_id, "--json")
+    assert cancelled.code == 0, cancelled.err
+    assert cancelled.json()["render_cancelled"] is True
+    status = main_in_process("status", "--job", job_id)
+    assert status.code == 130
+    assert f"Export cancelled (job {job_id})." in status.out
+
+
+def test_a_generation_over_budget_is_refused_before_sending_unless_confirmed(
+    main_in_process: Main, sandbox: Sandbox
+) -> None:
+    sandbox.configure(starting_credits=50)
+    refused = main_in_process("generate", "ocean waves at dawn", "--kind", "video")
+    assert refused.code == 5
+    assert "likely costs about 100 credits and only 50 are available" in refused.err
+    assert refused.err.endswith("Nothing was sent. To send it anyway, add --yes.\n")
+    as_json = main_in_process("generate", "ocean waves at dawn", "--kind", "video", "--json")
+    assert as_json.code == 5
+    assert as_json.json()["error"]["type"] == "LikelyOverBudget"
+    assert "register?bind=anon_" in as_json.json()["error"]["hint"]
+    assert prompts_sent(sandbox) == []
+
+    confirmed = main_in_process("generate", "ocean waves at dawn", "--kind", "video", "--yes")
+    assert confirmed.code == 5  # sent once; the backend refused it as well (code 2001)
+    assert "Not enough credits" in confirmed.err
+    assert len(prompts_sent(sandbox)) == 1
+
+
+def test_chat_over_budget_with_yes_sends_the_generation_once(main_in_process: Main, sandbox: Sandbox) -> None:
+    sandbox.configure(starting_credits=20)
+    refused = main_in_process("chat", "a watercolor picture of a heron")
+    assert refused.code == 5
+    assert prompts_sent(sandbox) == []
+    confirmed = main_in_process("chat", "a watercolor picture of a heron", "--yes", "--json")
+    assert confirmed.code == 5  # 30 needed, 20 available: the backend refuses too
+    assert confirmed.json()["error"]["type"] == "InsufficientCredits"
+    assert len(prompts_sent(sandbox)) == 1
+
+
+def test_each_kind_of_error_is_one_line_with_its_exit_code(main_in_process: Main, sandbox: Sandbox) -> None:
+    nothing = main_in_process("export")
+    assert (nothing.code, nothing.err) == (
+        3,
+        "error: Nothing to export yet: no project. Generate an image or video first.\n",
+    )
+    unknown = main_in_process("status", "--job", "job_000000000000")
+    assert unknown.code == 2
+    assert unknown.err.startswith("error: No job 'job_000000000000'.")
+    sandbox.inject("malformed_json", times=None, path="/api/credits")
+    down = main_in_process("credits")
+    assert down.code == 4
+    assert down.err.startswith("error: ")
+    assert down.err.count("\n") == 1
+    as_json = main_in_process("credits", "--json")
+    assert as_json.json()["error"]["type"] == "BadResponse"
+    assert as_json.json()["error"]["exit_code"] == 4
+
+
+def test_the_token_is_never_printed_even_with_debug(
+    main_in_process: Main, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user = sandbox.new_user(credits=500, anonymous=False)
+    monkeypatch.setenv("NEMO_TOKEN", user.token)
+    run = main_in_process("--debug", "generate", "a quiet harbour", "--kind", "image", "--json")
+    assert run.code == 0, run.err
+    assert " DEBUG free_generation_image." in run.err
+    assert user.token not in run.out + run.err
+    sandbox.inject("token_expired")
+    failed = main_in_process("--debug", "credits")
+    assert user.token not in failed.out + failed.err
