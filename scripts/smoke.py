@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-
 from mcp import Client, StdioServerParameters
 
 TOOLS = frozenset({"generate", "upload", "credits", "status", "export", "cancel", "chat"})
@@ -25,6 +24,10 @@ TOOLS = frozenset({"generate", "upload", "credits", "status", "export", "cancel"
 # instead of calling production.
 UNREACHABLE_API = "http://127.0.0.1:9"
 _LEAKY = ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP", "SKILL_SOURCE")
+
+
+class SmokeError(RuntimeError):
+    """Something we ship did not install or start."""
 
 
 def npm_tools() -> Path:
@@ -77,7 +80,7 @@ class Venv:
             command, env=scrubbed_env(PIP_DISABLE_PIP_VERSION_CHECK="1"), cwd=self.root, timeout=timeout
         )
         if done.returncode != 0:
-            raise RuntimeError(
+            raise SmokeError(
                 f"pip install {' '.join(requirements)} failed:\n{(done.stdout + done.stderr)[-3000:]}"
             )
 
@@ -103,6 +106,23 @@ def run(
     )
 
 
+def demo_problems(stdout: str, out_dir: Path) -> list[str]:
+    """What is wrong with a `demo --json` run: its image must be a PNG and its video an MP4, both saved
+    inside ``out_dir``."""
+    try:
+        result = json.loads(stdout)
+    except ValueError:
+        return [f"demo --json printed no JSON document: {stdout[-300:]!r}"]
+    problems = []
+    for key, kind, magic, offset in (("image", "PNG", b"\x89PNG\r\n\x1a\n", 0), ("video", "MP4", b"ftyp", 4)):
+        path = Path(str(result.get(key)))
+        if not path.is_file() or not path.resolve().is_relative_to(out_dir.resolve()):
+            problems.append(f"{key} {path} is not a file inside {out_dir}")
+        elif path.read_bytes()[offset : offset + len(magic)] != magic:
+            problems.append(f"{key} {path} is not a {kind} (wrong magic bytes)")
+    return problems
+
+
 # --- MCP over stdio, as a host does -------------------------------------------------------------------------
 
 
@@ -114,41 +134,28 @@ class ServerAnswer:
     server_version: str
     instructions: str
     tools: frozenset[str]
-    credits: dict[str, Any] | None
 
 
-async def ask_server(
-    command: str, args: Sequence[str], env: Mapping[str, str], cwd: Path, *, call_credits: bool = False
-) -> ServerAnswer:
-    """Launch a stdio server (initialize handshake, as Claude Desktop and Cursor do) and list its tools;
-    with ``call_credits`` also call ``credits``. Callers bound the time with ``anyio.fail_after``."""
+async def ask_server(command: str, args: Sequence[str], env: Mapping[str, str], cwd: Path) -> ServerAnswer:
+    """Launch a stdio server (initialize handshake, as Claude Desktop and Cursor do) and list its tools.
+    Callers bound the time with ``anyio.fail_after``."""
     params = StdioServerParameters(command=command, args=list(args), env=dict(env), cwd=str(cwd))
     async with Client(params, mode="legacy") as client:
         info, instructions = client.server_info, client.instructions or ""
         tools = frozenset(tool.name for tool in (await client.list_tools()).tools)
-        credits = None
-        if call_credits:
-            result = await client.call_tool("credits", {})
-            credits = dict(result.structured_content or {}) if not result.is_error else None
     if info is None:
-        raise RuntimeError("the server did not identify itself in the initialize handshake")
-    return ServerAnswer(info.name, info.version, instructions, tools, credits)
+        raise SmokeError("the server did not identify itself in the initialize handshake")
+    return ServerAnswer(info.name, info.version, instructions, tools)
 
 
 def ask_server_sync(
-    command: str,
-    args: Sequence[str],
-    env: Mapping[str, str],
-    cwd: Path,
-    *,
-    call_credits: bool = False,
-    timeout: float = 120,
+    command: str, args: Sequence[str], env: Mapping[str, str], cwd: Path, *, timeout: float = 120
 ) -> ServerAnswer:
     """:func:`ask_server` for synchronous callers (the release script)."""
 
     async def go() -> ServerAnswer:
         with anyio.fail_after(timeout):
-            return await ask_server(command, args, env, cwd, call_credits=call_credits)
+            return await ask_server(command, args, env, cwd)
 
     return anyio.run(go)
 

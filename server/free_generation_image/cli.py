@@ -13,7 +13,7 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, get_args
@@ -344,6 +344,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         choose_mode(sys.stderr, quiet=args.quiet, debug=args.debug, env=os.environ),
         clock=time.monotonic,
         width=lambda: shutil.get_terminal_size().columns,
+        dim="NO_COLOR" not in os.environ,  # https://no-color.org
     )
     run = Run(
         args=args,
@@ -365,6 +366,7 @@ def execute(run: Run) -> int:
         over_budget = _is_over_budget(err)
         if over_budget and not run.confirmed and _interactive(run) and _ask_to_spend(run, err):
             run.confirmed = True
+            run.started = time.monotonic()  # --wait counts from the answer, not from the question
             return execute(run)
         if run.args.debug:
             log.debug("command failed", exc_info=True)
@@ -420,7 +422,9 @@ def _interrupted(run: Run) -> int:
     run.stderr.flush()
     if run.args.json:
         err = Cancelled(lines[0], hint=resume_hint(jobs[0]) if jobs else "")
-        print(render_json(error_document(err, job_ids=jobs)), file=run.stdout)
+        print(
+            render_json(error_document(err, job_ids=jobs), ascii_only=not _utf8(run.stdout)), file=run.stdout
+        )
     return EXIT_INTERRUPTED
 
 
@@ -480,23 +484,24 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------------- commands
+Command = Callable[[Run, "Service"], Awaitable[int]]
+
+
 def _dispatch(run: Run) -> int:
     import anyio
 
     if run.args.command == "demo":
         return _demo(run)
-    runner = _COMMANDS[run.args.command]
-    return anyio.run(_with_service, run, runner)
+    return anyio.run(_with_service, run, _COMMANDS[run.args.command])
 
 
-async def _with_service(run: Run, runner: Callable[[Run, Service], Any]) -> int:
+async def _with_service(run: Run, command: Command) -> int:
     settings = _settings(run)  # a configuration error is reported before anything heavy is loaded
     from free_generation_image.service import Service
 
     async with Service(settings) as service:
         run.service = service
-        code: int = await runner(run, service)
-        return code
+        return await command(run, service)
 
 
 async def _cmd_generate(run: Run, service: Service) -> int:
@@ -575,10 +580,8 @@ async def _cmd_chat(run: Run, service: Service) -> int:
                 await _until_handed_off(service, service.jobs.get(running.job_id), act)
                 status = await _follow(run, service, running.job_id, act)
                 settled = _settled(service, status, running.job_id)
-                result.generate, result.export = (
-                    settled.generate or result.generate,
-                    settled.export or result.export,
-                )
+                result.generate = settled.generate or result.generate
+                result.export = settled.export or result.export
     except LikelyOverBudget:
         if not run.confirmed:
             raise
@@ -596,7 +599,7 @@ async def _chat_confirmed_generation(run: Run, service: Service, message: str) -
     return ChatResult(operation="generate", reason=route.reason, generate=generated)
 
 
-_COMMANDS: dict[str, Callable[[Run, Service], Any]] = {
+_COMMANDS: dict[str, Command] = {
     "generate": _cmd_generate,
     "upload": _cmd_upload,
     "credits": _cmd_credits,

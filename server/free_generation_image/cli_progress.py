@@ -173,12 +173,15 @@ def status_line(state: ActivityState, now: float, frame: int, width: int, *, uni
 
 def plain_line(state: ActivityState, now: float) -> str:
     """A log-style line for non-terminals: ``[12s] Rendering: rendering 40%``."""
-    detail = state.message
-    if state.bytes_done is not None:
-        detail = format_bytes(state.bytes_done) + (
-            f" / {format_bytes(state.bytes_total)}" if state.bytes_total else ""
-        )
-    return f"[{format_elapsed(now - state.started)}] {state.title}: {one_line(detail) or 'working'}"
+    return f"[{format_elapsed(now - state.started)}] {state.title}: {plain_detail(state)}"
+
+
+def plain_detail(state: ActivityState) -> str:
+    """What a plain line says besides the time: the message, or the bytes of a download."""
+    if state.bytes_done is None:
+        return one_line(state.message) or "working"
+    total = f" / {format_bytes(state.bytes_total)}" if state.bytes_total else ""
+    return format_bytes(state.bytes_done) + total
 
 
 # --------------------------------------------------------------------------- the live part
@@ -194,6 +197,7 @@ class Activity:
         clock: Callable[[], float],
         width: Callable[[], int],
         unicode: bool,
+        dim: bool = True,
         plain_interval: float = PLAIN_INTERVAL,
     ) -> None:
         self.stream = stream
@@ -202,6 +206,7 @@ class Activity:
         self._clock = clock
         self._width = width
         self._unicode = unicode
+        self._dim = dim and mode == "live"
         self._plain_interval = plain_interval
         self._frame = 0
         self._drawn = False  # a status line is on screen (live mode)
@@ -224,29 +229,31 @@ class Activity:
             self.state.percent = progress.percent
         if fresh and progress.text_delta:
             self.text(progress.text_delta)
-        elif self.mode == "plain":
-            self._plain_progress()
-        else:
-            self.draw()
+            return
+        self.state.bytes_done = self.state.bytes_total = None  # any other report ends a download's line
+        self._refresh()
 
     def text(self, delta: str) -> None:
         """Stream agent text as it arrives (dimmed on a terminal, above the status line)."""
         if self.mode == "off" or not delta:
             return
         self._erase()
-        self.stream.write(f"{DIM}{delta}{RESET}" if self.mode == "live" else delta)
+        self.stream.write(f"{DIM}{delta}{RESET}" if self._dim else delta)
         self.stream.flush()
         self._mid_text = not delta.endswith("\n")
         self._last_text_at = self._clock()
 
     def transfer(self, done: int, total: int | None = None) -> None:
         """Bytes downloaded so far (and the expected size, when known)."""
-        now = self._clock()
-        if self.state.bytes_done is None and self.mode == "plain":
+        if self.state.bytes_done is None or done < self.state.bytes_done:  # a new file
+            self.state.rate = Rate()
             self._last_plain = None  # always announce the start of a download
         self.state.bytes_done = done
         self.state.bytes_total = total or None
-        self.state.rate.add(now, done)
+        self.state.rate.add(self._clock(), done)
+        self._refresh()
+
+    def _refresh(self) -> None:
         if self.mode == "plain":
             self._plain_progress()
         else:
@@ -286,8 +293,7 @@ class Activity:
 
     def _plain_progress(self) -> None:
         now = self._clock()
-        line = plain_line(self.state, now)
-        detail = line.split("] ", 1)[1]
+        detail = plain_detail(self.state)
         if self._last_plain is not None:
             last_at, last_detail = self._last_plain
             if detail == last_detail or now - last_at < self._plain_interval:
@@ -295,7 +301,7 @@ class Activity:
         if self._mid_text:
             self.stream.write("\n")
             self._mid_text = False
-        self.stream.write(line + "\n")
+        self.stream.write(plain_line(self.state, now) + "\n")
         self.stream.flush()
         self._last_plain = (now, detail)
 
@@ -311,12 +317,14 @@ class Display:
         clock: Callable[[], float],
         width: Callable[[], int] | None = None,
         unicode: bool | None = None,
+        dim: bool = True,
     ) -> None:
         self.stream = stream
         self.mode = mode
         self.clock = clock
         self.width = width or (lambda: 80)
         self.unicode = supports_unicode(stream) if unicode is None else unicode
+        self.dim = dim
 
     def note(self, line: str) -> None:
         """A one-off line of commentary (skipped with --quiet)."""
@@ -328,7 +336,13 @@ class Display:
     async def activity(self, title: str) -> AsyncIterator[Activity]:
         """Show ``title`` with a spinner ticking while the body runs; the line is cleared at the end."""
         act = Activity(
-            self.stream, self.mode, title, clock=self.clock, width=self.width, unicode=self.unicode
+            self.stream,
+            self.mode,
+            title,
+            clock=self.clock,
+            width=self.width,
+            unicode=self.unicode,
+            dim=self.dim,
         )
         try:
             if self.mode != "live":
@@ -371,6 +385,7 @@ __all__ = [
     "format_bytes",
     "format_elapsed",
     "one_line",
+    "plain_detail",
     "plain_line",
     "status_line",
     "supports_unicode",

@@ -21,7 +21,9 @@ def _clean(value: str | None) -> str | None:
     if value is None:
         return None
     value = value.strip()
-    if not value or (value.startswith("${") and value.endswith("}")):
+    # A host that does not substitute a placeholder passes it through verbatim, possibly inside a longer
+    # value (e.g. "${DOWNLOADS}/free-generation-image"): never use such a value as a path or a token.
+    if not value or "${" in value:
         return None
     return value
 

@@ -593,7 +593,8 @@ class Service:
         existing = self.jobs.find_duplicate(key, self.dedupe_window)
         if existing is not None:
             return existing
-        title = _draft_title(draft) or _last_prompt(self.jobs.records()) or "export"
+        # Name the file after what the user asked for; the backend's title is the fallback.
+        title = _last_prompt(self.jobs.records()) or _draft_title(draft) or "export"
         job = self.jobs.create(
             "export",
             session_id=saved.session_id,

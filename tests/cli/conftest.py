@@ -13,19 +13,19 @@ from free_generation_image.sandbox import Sandbox, SandboxConfig, run_sandbox
 from tests.cli.helpers import Cli, Outcome, run_main
 
 # Fast clocks and small media: the CLI's behaviour is under test, not the sandbox's pace.
-FAST = {
-    "generation_seconds": 0.3,
-    "edit_seconds": 0.1,
-    "render_seconds": 0.6,
-    "heartbeat_interval": 0.2,
-    "media_scale": 0.25,
-    "quota_enabled": False,
-}
+FAST = SandboxConfig(
+    generation_seconds=0.3,
+    edit_seconds=0.1,
+    render_seconds=0.6,
+    heartbeat_interval=0.2,
+    media_scale=0.25,
+    quota_enabled=False,
+)
 
 
 @pytest.fixture(scope="module")
 def module_sandbox() -> Iterator[Sandbox]:
-    with run_sandbox(SandboxConfig(**FAST)) as sb:  # type: ignore[arg-type]
+    with run_sandbox(FAST) as sb:
         yield sb
 
 

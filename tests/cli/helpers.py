@@ -24,11 +24,11 @@ class Cli:
     def command(self, *args: str) -> list[str]:
         return [sys.executable, "-m", "free_generation_image", *args]
 
-    def run(self, *args: str, timeout: float = 60, **env: str) -> subprocess.CompletedProcess[str]:
+    def run(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
         """Run to completion; stdin, stdout and stderr are not terminals."""
         return subprocess.run(
             self.command(*args),
-            env={**self.env, **env},
+            env=self.env,
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -36,9 +36,9 @@ class Cli:
             check=False,
         )
 
-    def json(self, *args: str, expect: int = 0, **env: str) -> dict[str, Any]:
+    def json(self, *args: str, expect: int = 0) -> dict[str, Any]:
         """Run with --json; check the exit code and that stdout is exactly one JSON document."""
-        done = self.run(*args, "--json", **env)
+        done = self.run(*args, "--json")
         assert done.returncode == expect, (done.returncode, done.stdout, done.stderr)
         document: dict[str, Any] = json.loads(done.stdout)
         return document

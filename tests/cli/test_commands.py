@@ -102,5 +102,31 @@ def test_a_terminal_gets_a_live_status_line_while_stdout_stays_one_json_document
     assert proc.returncode == 0
     assert json.loads(stdout)["status"] == "completed"
     terminal = b"".join(chunks).decode()
-    assert re.search(r"\r\x1b\[K[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] Generating · .* · \ds", terminal)
+    assert re.search(r"\r\x1b\[K[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] Generating · (.+ · )?\ds", terminal)
     assert terminal.endswith(("\r\x1b[K", "\n"))  # no stale status line is left behind
+
+
+def test_serve_keeps_stdout_for_the_protocol_even_with_debug(cli: Cli) -> None:
+    initialize = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-06-18",
+            "capabilities": {},
+            "clientInfo": {"name": "t", "version": "1"},
+        },
+    }
+    done = subprocess.run(
+        cli.command("--debug", "serve"),
+        env=cli.env,
+        input=json.dumps(initialize) + "\n",  # then end of input: the server shuts down
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    messages = [json.loads(line) for line in done.stdout.splitlines()]  # nothing but JSON-RPC
+    assert messages[0]["id"] == 1
+    assert messages[0]["result"]["serverInfo"]["name"] == "free-generation-image"

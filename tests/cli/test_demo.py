@@ -31,11 +31,9 @@ def test_demo_saves_an_image_and_an_mp4_and_touches_nothing_of_the_user(
     monkeypatch.setenv("NEMO_OUTPUT_DIR", str(tmp_path / "out"))
     run = run_main(capsys, "demo")
     assert run.code == 0, run.err
-    lines = run.out.splitlines()
-    assert len(lines) == 3
-    image = Path(re.fullmatch(r"Image: (.+)", lines[0]).group(1))  # type: ignore[union-attr]
-    assert lines[1].startswith("Timeline (")
-    video = Path(re.fullmatch(r"Video: (.+)", lines[2]).group(1))  # type: ignore[union-attr]
+    printed = re.fullmatch(r"Image: (?P<image>.+)\nTimeline \(.+\nVideo: (?P<video>.+)\n", run.out)
+    assert printed, run.out
+    image, video = Path(printed["image"]), Path(printed["video"])
     assert image.parent == video.parent == tmp_path / "out" / "demo"
     assert image.read_bytes().startswith(b"\x89PNG")
     assert video.read_bytes()[4:8] == b"ftyp"

@@ -6,12 +6,17 @@ interpreter start-up; test_commands.py covers what only a real process shows (si
 
 from __future__ import annotations
 
+import io
 import re
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from free_generation_image.cli import Run, build_parser, execute
+from free_generation_image.cli_progress import Display
 from free_generation_image.models import ChatResult, CreditsInfo, ExportResult, GenerateResult, StatusResult
 from free_generation_image.sandbox import Sandbox
 from tests.cli.helpers import Outcome
@@ -184,3 +189,23 @@ def test_the_token_is_never_printed_even_with_debug(
     sandbox.inject("token_expired")
     failed = main_in_process("--debug", "credits")
     assert user.token not in failed.out + failed.err
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(("answer", "sent"), [("y\n", 1), ("n\n", 0), ("", 0)])
+def test_on_a_terminal_the_user_is_asked_before_spending_beyond_the_credits(
+    main_in_process: Main, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, answer: str, sent: int
+) -> None:
+    sandbox.configure(starting_credits=50)
+    monkeypatch.setattr(sys, "stdin", _Terminal(answer))
+    args = build_parser().parse_args(["generate", "ocean waves at dawn", "--kind", "video"])
+    stderr, stdout = _Terminal(), io.StringIO()
+    run = Run(args=args, display=Display(stderr, "off", clock=time.monotonic), stdout=stdout, stderr=stderr)
+    assert execute(run) == 5  # declined, or sent and refused by the backend (code 2001)
+    assert "likely costs about 100 credits and only 50 are available" in stderr.getvalue()
+    assert "Send it anyway? [y/N] " in stderr.getvalue()
+    assert len(prompts_sent(sandbox)) == sent

@@ -176,6 +176,13 @@ def test_live_status_line_waits_for_text_to_pause_then_starts_on_a_new_line() ->
     assert out.getvalue().endswith(CLEAR_LINE)
 
 
+def test_no_color_keeps_agent_text_undimmed() -> None:
+    out = io.StringIO()
+    act = Activity(out, "live", "Generating", clock=Clock(), width=lambda: 80, unicode=True, dim=False)
+    act.update(Progress(message="agent: hi", text_delta="Hi"))
+    assert out.getvalue() == "Hi"
+
+
 def test_live_transfer_shows_bytes() -> None:
     clock = Clock()
     act, out = activity("live", clock)
@@ -183,6 +190,22 @@ def test_live_transfer_shows_bytes() -> None:
     clock.now += 1
     act.transfer(3_000, 4_000)
     assert "3.0 kB / 4.0 kB (2.0 kB/s)" in out.getvalue().rsplit(CLEAR_LINE, 1)[1]
+
+
+def test_a_second_download_starts_its_own_speed_and_other_reports_end_the_transfer_line() -> None:
+    clock = Clock()
+    act, out = activity("live", clock)
+    act.transfer(0, 10_000)
+    clock.now += 1
+    act.transfer(10_000, 10_000)
+    clock.now += 1
+    act.transfer(1_000, 2_000)  # the next file: speed over this file only, never negative
+    assert act.state.rate.per_second() is None
+    clock.now += 1
+    act.transfer(2_000, 2_000)
+    assert "2.0 kB / 2.0 kB (1.0 kB/s)" in out.getvalue().rsplit(CLEAR_LINE, 1)[1]
+    act.update(Progress(message="saving generated media"))
+    assert out.getvalue().endswith(" Generating · saving generated media · 3s")
 
 
 def test_plain_mode_prints_changes_rate_limited_and_never_ansi() -> None:

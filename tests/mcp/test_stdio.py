@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from mcp import Client, StdioServerParameters
 
 from free_generation_image.sandbox import Sandbox
-from mcp import Client, StdioServerParameters
 
 pytestmark = pytest.mark.anyio
 

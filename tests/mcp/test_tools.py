@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from mcp import Client
 from mcp.server.mcpserver import MCPServer
 from mcp.types import ElicitResult, ImageContent, ResourceLink, TextContent
 
 from free_generation_image.sandbox import Sandbox
-from mcp import Client
 
 pytestmark = pytest.mark.anyio
 

@@ -17,7 +17,13 @@ from PIL import Image
 
 from free_generation_image.config import Settings
 from free_generation_image.nemo.client import NemoClient
-from free_generation_image.nemo.errors import InsufficientCredits, RateLimited, SessionNotFound, StreamDropped
+from free_generation_image.nemo.errors import (
+    InsufficientCredits,
+    PlanRequired,
+    RateLimited,
+    SessionNotFound,
+    StreamDropped,
+)
 from free_generation_image.nemo.events import (
     Heartbeat,
     StreamError,
@@ -50,8 +56,12 @@ def sandbox() -> Iterator[Sandbox]:
 
 @pytest.fixture
 def settings(sandbox: Sandbox, tmp_path: Path) -> Settings:
-    return Settings(api_url=sandbox.url, web_url="https://web.test", config_dir=tmp_path / "cfg",
-                    output_dir=tmp_path / "out")
+    return Settings(
+        api_url=sandbox.url,
+        web_url="https://web.test",
+        config_dir=tmp_path / "cfg",
+        output_dir=tmp_path / "out",
+    )
 
 
 @pytest.fixture
@@ -60,9 +70,15 @@ async def client(settings: Settings) -> AsyncIterator[NemoClient]:
         yield c
 
 
-async def turn(client: NemoClient, session_id: str, text: str) -> list[StreamEvent]:
+async def turn(
+    client: NemoClient, session_id: str, text: str, into: list[StreamEvent] | None = None
+) -> list[StreamEvent]:
+    """Read one turn; ``into`` keeps the events seen even if the turn raises."""
+    events = [] if into is None else into
     async with aclosing(client.run_sse(session_id, text)) as stream:
-        return [event async for event in stream]
+        async for event in stream:
+            events.append(event)
+    return events
 
 
 def run_requests(sandbox: Sandbox) -> list[Any]:
@@ -77,10 +93,12 @@ def png(path: Path) -> Path:
 
 
 async def wait_render(client: NemoClient, render_id: str) -> RenderStatus:
-    with anyio.fail_after(20):
-        while not (status := await client.poll_render(render_id)).done:
-            await anyio.sleep(0.05)
-    return status
+    for _ in range(400):
+        status = await client.poll_render(render_id)
+        if status.done:
+            return status
+        await anyio.sleep(0.05)
+    raise AssertionError(f"render {render_id} did not finish")
 
 
 async def test_whole_flow(client: NemoClient, sandbox: Sandbox, tmp_path: Path) -> None:
@@ -209,9 +227,7 @@ async def test_keepalives_only_end_the_turn(settings: Settings, sandbox: Sandbox
         session = await client.create_session("p", "en")
         events: list[StreamEvent] = []
         with pytest.raises(StreamDropped, match="No progress"):
-            async with aclosing(client.run_sse(session.session_id, "make a 5 second video of snow")) as stream:
-                async for event in stream:
-                    events.append(event)
+            await turn(client, session.session_id, "make a 5 second video of snow", events)
     assert any(isinstance(e, Heartbeat) for e in events)
     assert len(run_requests(sandbox)) == 1
 
@@ -226,3 +242,38 @@ async def test_complete_silence_hits_the_read_timeout(settings: Settings, sandbo
             await turn(client, session.session_id, "make a 5 second video of fog")
     assert anyio.current_time() - started < 3.0
     assert len(run_requests(sandbox)) == 1
+
+
+@pytest.fixture
+async def drafted(client: NemoClient) -> tuple[str, dict[str, Any]]:
+    """A session whose timeline has something to render."""
+    session = await client.create_session("p", "en")
+    await turn(client, session.session_id, "make an image of a mountain at dawn")
+    draft = (await client.state(session.session_id)).draft
+    assert draft is not None
+    return session.session_id, draft
+
+
+@pytest.mark.parametrize("shape", ["data", "mirror", "raw"])
+async def test_every_poll_shape(
+    client: NemoClient, sandbox: Sandbox, drafted: tuple[str, dict[str, Any]], shape: str
+) -> None:
+    sandbox.configure(poll_shape=shape)
+    session_id, draft = drafted
+    await client.submit_render(session_id, draft, render_id=f"render_{shape}", fmt="png")
+    done = await wait_render(client, f"render_{shape}")
+    assert (done.status, done.id) == ("completed", f"render_{shape}")
+    assert done.url
+
+
+async def test_failed_render_and_plan_block(
+    client: NemoClient, sandbox: Sandbox, drafted: tuple[str, dict[str, Any]]
+) -> None:
+    session_id, draft = drafted
+    sandbox.inject("render_failed", error="worker crashed")
+    await client.submit_render(session_id, draft, render_id="render_f", fmt="mp4")
+    failed = await wait_render(client, "render_f")
+    assert (failed.status, failed.error) == ("failed", "worker crashed")
+    sandbox.inject("plan_402")
+    with pytest.raises(PlanRequired):
+        await client.submit_render(session_id, draft, render_id="render_p", fmt="mp4")

@@ -10,7 +10,7 @@ import pytest
 
 from free_generation_image.config import Settings
 from free_generation_image.nemo.client import NemoClient
-from free_generation_image.nemo.errors import BackendUnavailable, RateLimited
+from free_generation_image.nemo.errors import BackendUnavailable, BadResponse, RateLimited
 from free_generation_image.nemo.transport import backoff_delay, is_http_url, loggable
 from free_generation_image.store import Store
 
@@ -222,3 +222,22 @@ async def test_only_an_owned_http_client_is_closed(backend: FakeBackend, config_
     owned = NemoClient(settings, Store(config_dir))
     await owned.aclose()
     assert owned._http.is_closed
+
+
+async def test_huge_error_page_still_maps_by_status(backend: FakeBackend, make_client: MakeClient) -> None:
+    page = b"<html>" + b"x" * 500_000 + b"</html>"
+    backend.on("GET", "/big.mp4", reply(502, content=page, headers={"content-type": "text/html"}))
+    async with make_client(token="t") as client:
+        with pytest.raises(BackendUnavailable, match="HTTP 502 Bad Gateway"):
+            async with client.download("https://cdn.test/big.mp4"):
+                pass
+
+
+async def test_oversized_json_answer_is_refused(
+    backend: FakeBackend, make_client: MakeClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("free_generation_image.nemo.transport.MAX_JSON_BODY", 1000)
+    backend.on("GET", CREDITS, ok({"available": 1, "padding": "x" * 5000}))
+    async with make_client(token="t") as client:
+        with pytest.raises(BadResponse, match="more than 0 KiB"):
+            await client.credits()

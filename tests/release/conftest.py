@@ -24,12 +24,14 @@ def anyio_backend() -> str:
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The wheel as `python -m build --wheel` makes it (isolated build env, hatchling from PyPI)."""
     out = tmp_path_factory.mktemp("wheel")
-    subprocess.run(
+    done = subprocess.run(
         [sys.executable, "-m", "build", "--wheel", "--outdir", str(out), str(ROOT)],
-        check=True,
         capture_output=True,
+        text=True,
         timeout=300,
+        check=False,
     )
+    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
     (found,) = out.glob("*.whl")
     return found
 

@@ -150,3 +150,17 @@ def test_release_script_lists_the_copies() -> None:
     assert done.returncode == 0, done.stderr
     assert "manifest.json version" in done.stdout
     assert "CHANGELOG.md newest entry" in done.stdout
+
+
+def test_release_script_refuses_a_downgrade_without_touching_the_checkout() -> None:
+    before = snapshot(ROOT)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "release"), "bump", "0.0.1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "not greater" in done.stderr
+    assert snapshot(ROOT) == before

@@ -12,10 +12,10 @@ from typing import Any
 import jsonschema  # type: ignore[import-untyped]
 import pytest
 import smoke
+from mcp import Client
 
 from free_generation_image.config import Settings, default_output_dir
 from free_generation_image.mcp_server import build_server
-from mcp import Client
 
 pytestmark = pytest.mark.anyio
 

@@ -81,12 +81,17 @@ def test_demo_round_trip_saves_an_image_and_a_video(
     env = smoke.scrubbed_env(**smoke.isolated_settings(tmp_path))
     done = smoke.run([installed.bin(checks.COMMAND), "demo", "--json"], env=env, cwd=tmp_path, timeout=180)
     assert done.returncode == 0, done.stderr[-2000:]
-    result = json.loads(done.stdout)
-    image, video = Path(result["image"]), Path(result["video"])
-    assert image.is_relative_to(tmp_path / "out")
-    assert video.is_relative_to(tmp_path / "out")
-    assert image.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
-    assert video.read_bytes()[4:8] == b"ftyp"
+    assert smoke.demo_problems(done.stdout, tmp_path / "out") == []
+
+
+def test_demo_problems_notices_a_missing_or_wrong_file(tmp_path: Path) -> None:
+    fake = tmp_path / "out" / "a.png"
+    fake.parent.mkdir()
+    fake.write_bytes(b"GIF89a")
+    problems = smoke.demo_problems(json.dumps({"image": str(fake), "video": None}), tmp_path / "out")
+    assert len(problems) == 2
+    assert "is not a PNG" in problems[0]
+    assert "video None is not a file" in problems[1]
 
 
 async def test_uvx_runs_the_built_wheel(wheel: Path, tmp_path: Path) -> None:

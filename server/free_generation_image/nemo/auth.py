@@ -24,7 +24,7 @@ import anyio
 from free_generation_image.config import Settings
 from free_generation_image.errors import InvalidInput
 from free_generation_image.nemo.errors import AuthError, BadResponse
-from free_generation_image.nemo.models import TokenInfo, epoch_seconds
+from free_generation_image.nemo.models import epoch_seconds
 from free_generation_image.nemo.transport import Transport
 from free_generation_image.store import Store
 
@@ -48,9 +48,6 @@ class Credential:
     user_id: str | None
     anonymous: bool
     expires_at: float | None
-
-    def info(self) -> TokenInfo:
-        return TokenInfo(user_id=self.user_id, anonymous=self.anonymous, expires_at=self.expires_at)
 
     def fresh(self, now: float) -> bool:
         return self.expires_at is None or now < self.expires_at - REFRESH_MARGIN
@@ -89,8 +86,8 @@ class Auth:
 
     @property
     def user_id(self) -> str | None:
-        """The backend user id, once known (anonymous token answer or session creation)."""
-        return self._user_id or (self._current.user_id if self._current else None)
+        """The backend user id, once known: from the anonymous token, else from session creation."""
+        return (self._current.user_id if self._current else None) or self._user_id
 
     def note_user_id(self, user_id: str | None) -> None:
         if user_id:
@@ -184,6 +181,7 @@ class Auth:
         user_id = data.get("user_id") if isinstance(data.get("user_id"), str) else None
         credential = Credential(token.strip(), user_id, anonymous=True, expires_at=expires_at)
         self._current = credential
+        self._user_id = None  # a new anonymous token may be a new user
         self._save(credential)
         log.info("obtained an anonymous NemoVideo token (user %s)", user_id or "unknown")
         return credential

@@ -36,7 +36,12 @@ from free_generation_image.nemo.models import (
     parse_render,
     uploaded_files,
 )
-from free_generation_image.nemo.stream import DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_SECONDS, open_run, read_events
+from free_generation_image.nemo.stream import (
+    DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_MAX_SECONDS,
+    open_run,
+    stream_events,
+)
 from free_generation_image.nemo.transport import BodyFactory, Transport, is_http_url, new_http_client, scrub
 from free_generation_image.nemo.upload import MultipartUpload, ProgressCallback, check_file, check_urls
 from free_generation_image.store import Store
@@ -233,41 +238,34 @@ class NemoClient:
         )
 
     # ------------------------------------------------------------------ the agent
-    async def run_sse(self, session_id: str, text: str) -> AsyncGenerator[StreamEvent]:
+    def run_sse(self, session_id: str, text: str) -> AsyncGenerator[StreamEvent]:
         """Send ``text`` to the agent once and yield the turn's events until the backend closes it.
 
         A non-partial :class:`TextEvent` replaces the partial chunks before it (see :mod:`events`).
-        After the stream started, any failure is :class:`StreamDropped`: read state, never re-send.
-        Close the generator (``contextlib.aclosing``) if you stop early.
+        Errors before the stream opens are the mapped :class:`NemoError`; after it opened, any
+        failure is :class:`StreamDropped`: read state, never re-send. Nothing is sent until the
+        first iteration. Close the generator (``contextlib.aclosing``) if you stop early.
         """
-        started = anyio.current_time()
         idle_timeout = self.stream_idle_timeout
 
         async def send(token: str) -> httpx2.Response:
             try:
                 return await open_run(
-                    self._transport,
-                    token,
-                    session_id,
-                    text,
-                    idle_timeout=idle_timeout,
-                    user_id=self.user_id,
+                    self._transport, token, session_id, text, idle_timeout=idle_timeout, user_id=self.user_id
                 )
             except NemoError as err:
                 raise scrub(err, token) from err.__cause__
 
-        response = await self._auth.authorized(send)
-        try:
-            async for event in read_events(
-                response,
-                idle_timeout=idle_timeout,
-                max_seconds=self.stream_max_seconds,
-                started_at=started,
-                read_timeout=idle_timeout,  # open_run opened the response with it
-            ):
-                yield event
-        finally:
-            await response.aclose()
+        async def open_response() -> httpx2.Response:
+            return await self._auth.authorized(send)
+
+        # One generator layer between the socket and the caller: this loop runs per event.
+        return stream_events(
+            open_response,
+            idle_timeout=idle_timeout,
+            max_seconds=self.stream_max_seconds,
+            read_timeout=idle_timeout,  # open_run opens the response with it
+        )
 
     # ------------------------------------------------------------------ uploads
     async def upload_files(

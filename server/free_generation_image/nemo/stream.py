@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import codecs
 import logging
-from collections.abc import AsyncGenerator
+import time
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any, Final
 
 import anyio
@@ -88,23 +89,42 @@ async def open_run(
     )
 
 
-async def read_events(
+def read_events(
     response: httpx2.Response,
     *,
     idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
     max_seconds: float = DEFAULT_MAX_SECONDS,
-    started_at: float | None = None,
     read_timeout: float | None = None,
 ) -> AsyncGenerator[StreamEvent]:
-    """Yield the events of an open event stream until the server closes it.
+    """Yield the events of an already open event stream until the server closes it."""
 
-    ``started_at`` (``anyio.current_time()`` when the prompt was sent) anchors ``max_seconds``.
-    Heartbeats are yielded but do not count as progress. Never re-sends anything.
-    ``read_timeout`` is the read timeout the response was opened with, if any (see below).
+    async def opened() -> httpx2.Response:
+        return response
+
+    return stream_events(
+        opened, idle_timeout=idle_timeout, max_seconds=max_seconds, read_timeout=read_timeout
+    )
+
+
+async def stream_events(
+    open_response: Callable[[], Awaitable[httpx2.Response]],
+    *,
+    idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
+    max_seconds: float = DEFAULT_MAX_SECONDS,
+    read_timeout: float | None = None,
+) -> AsyncGenerator[StreamEvent]:
+    """Open the stream with ``open_response()`` (errors before it opens propagate as they are), then
+    yield its events until the server closes it; the response is closed when the generator ends.
+
+    ``max_seconds`` counts from the call to ``open_response``. Heartbeats are yielded but are not
+    progress. ``read_timeout`` is the read timeout the response was opened with, if any.
+    Never re-sends anything.
     """
-    now = anyio.current_time()
-    hard_deadline = (now if started_at is None else started_at) + max_seconds
-    idle_deadline = now + idle_timeout
+    # Bookkeeping uses the monotonic clock (cheap); anyio's clock is read only to arm a cancel scope.
+    started = time.monotonic()
+    hard_deadline = started + max_seconds
+    response = await open_response()
+    idle_deadline = time.monotonic() + idle_timeout
     # A cancel scope costs ~20 µs per read, as much as decoding an event. When the next deadline
     # is no nearer than the response's own read timeout (true right after progress, the busy
     # case), that timeout already enforces it; the scope is only used once keep-alives have eaten
@@ -118,26 +138,27 @@ async def read_events(
     try:
         while True:
             deadline = min(idle_deadline, hard_deadline)
+            now = time.monotonic()
             if read_timeout is not None and deadline >= now + read_timeout - slack:
                 try:
                     raw = await chunks.__anext__()
                 except StopAsyncIteration:
                     raw = None
             else:
-                with anyio.CancelScope(deadline=deadline) as scope:
+                with anyio.CancelScope(deadline=anyio.current_time() + (deadline - now)) as scope:
                     try:
                         raw = await chunks.__anext__()
                     except StopAsyncIteration:
                         raw = None
                 if scope.cancelled_caught:
                     raise _deadline_passed(hard_deadline <= idle_deadline, idle_timeout, max_seconds, seen)
-            now = anyio.current_time()
+            arrived = time.monotonic()
             payloads = decoder.close() if raw is None else decoder.feed(utf8.decode(raw))
             for payload in payloads:
                 events = classify(payload)
                 # Anything but a keep-alive shows the agent is moving (an actions-only event too).
                 if payload and not (len(events) == 1 and events[0].kind == "heartbeat"):
-                    idle_deadline = now + idle_timeout
+                    idle_deadline = arrived + idle_timeout
                 for event in events:
                     if event.kind != "heartbeat":
                         seen += 1
@@ -155,6 +176,7 @@ async def read_events(
         raise StreamDropped(f"The backend sent an oversized stream event: {err}.", events_seen=seen) from err
     finally:
         await chunks.aclose()
+        await response.aclose()
 
 
 def _deadline_passed(hard_cap: bool, idle_timeout: float, max_seconds: float, seen: int) -> StreamDropped:

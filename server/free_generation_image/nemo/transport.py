@@ -203,7 +203,7 @@ class Transport:
             return response, content
         if not read:
             try:
-                content = await _read_capped(response, MAX_ERROR_BODY)
+                content = await _read_capped(response, MAX_ERROR_BODY, truncate=True)
             finally:
                 await response.aclose()
         envelope.unwrap(response.status_code, content, **self._error_context(response))
@@ -298,13 +298,20 @@ def _fixed(request: httpx2.Request) -> Callable[[], httpx2.Request]:
     return lambda: request
 
 
-async def _read_capped(response: httpx2.Response, limit: int) -> bytes:
-    """Read the whole (decoded) body, refusing more than ``limit`` bytes."""
+async def _read_capped(response: httpx2.Response, limit: int, *, truncate: bool = False) -> bytes:
+    """Read the whole (decoded) body, refusing more than ``limit`` bytes (or keeping only that many).
+
+    An error page is only read for its status and short message, so it is truncated; a JSON
+    answer that large is refused.
+    """
     chunks: list[bytes] = []
     size = 0
     async for chunk in response.aiter_bytes():
         size += len(chunk)
         if size > limit:
+            if truncate:
+                chunks.append(chunk[: len(chunk) - (size - limit)])
+                break
             raise BadResponse(
                 f"The backend sent more than {limit // 1024} KiB where a short answer was expected."
             )

@@ -10,7 +10,7 @@
 
 from free_generation_image.sandbox.cli import main
 from free_generation_image.sandbox.config import SandboxConfig
-from free_generation_image.sandbox.control import Credentials, SandboxControl, UserInfo
+from free_generation_image.sandbox.control_client import Credentials, SandboxControl, UserInfo
 from free_generation_image.sandbox.events import TOOL_EDIT, TOOL_GENERATE_IMAGE, TOOL_GENERATE_VIDEO
 from free_generation_image.sandbox.faults import FAULTS
 from free_generation_image.sandbox.journal import JournalEntry

@@ -83,8 +83,13 @@ class FileStore:
         if pending is None:
             pending = asyncio.ensure_future(self._make(key, content_type, make))
             self._pending[key] = pending
-            pending.add_done_callback(lambda _: self._pending.pop(key, None))
+            pending.add_done_callback(lambda done: self._settled(key, done))
         return await asyncio.shield(pending)
+
+    def _settled(self, key: str, done: asyncio.Future[StoredFile]) -> None:
+        self._pending.pop(key, None)
+        if not done.cancelled():
+            done.exception()  # retrieved: every waiter may have gone (shutdown, cancelled render)
 
     async def _make(
         self, key: str, content_type: str, make: Callable[[threading.Event], bytes]

@@ -122,25 +122,21 @@ class Render:
 async def run_render(world: World, render: Render) -> None:
     """Drive one render to a terminal status on the sandbox clock."""
     files, journal, config = world.files, world.journal, world.config
-    deadline = render.created_at + render.seconds
+    comp, fmt = render.composition, render.fmt
+    output = f"renders/{render.render_id}.{fmt}"
     try:
         if render.fail_with is not None:
             await anyio.sleep(max(0.0, render.created_at + render.seconds / 2 - time.time()))
             _finish(render, journal, "failed", error=render.fail_with)
             return
-        ext = render.fmt
-        key = (
-            f"cache/{render.composition.key(ext)}.{ext}"
-            if config.render_cache
-            else f"renders/{render.render_id}.{ext}"
-        )
-        sources = _sources(files, render.composition)
-        comp, fmt = render.composition, render.fmt
+        # With the cache on, identical compositions share one encode; each render keeps its own URL.
+        key = f"cache/{comp.key(fmt)}.{fmt}" if config.render_cache else output
+        sources = _sources(files, comp)
         stored = await files.produce(key, CONTENT_TYPES[fmt], lambda stop: _encode(comp, fmt, sources, stop))
-        if key != f"renders/{render.render_id}.{ext}":
-            stored = files.put(f"renders/{render.render_id}.{ext}", stored.data, stored.content_type)
-        await anyio.sleep(max(0.0, deadline - time.time()))
-        render.output_key, render.size = f"renders/{render.render_id}.{ext}", len(stored.data)
+        if key != output:
+            files.put(output, stored.data, stored.content_type)
+        await anyio.sleep(max(0.0, render.created_at + render.seconds - time.time()))
+        render.output_key, render.size = output, len(stored.data)
         _finish(render, journal, "completed")
     except video.VideoUnavailable:
         _finish(render, journal, "failed", error=f"video rendering is unavailable: {video.INSTALL_HINT}")

@@ -15,7 +15,7 @@ import uvicorn
 
 from free_generation_image.sandbox.app import create_app
 from free_generation_image.sandbox.config import SandboxConfig
-from free_generation_image.sandbox.control import SandboxControl
+from free_generation_image.sandbox.control_client import SandboxControl
 from free_generation_image.sandbox.world import World
 
 log = logging.getLogger(__name__)
