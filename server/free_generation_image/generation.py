@@ -109,8 +109,10 @@ async def stream_turn(
     started = clock()
     async for event in client.run_sse(session_id, message):
         delta = turn.feed(event)
+        # Live text is shown as it arrives, so it gets the same GUI-talk rewrite as the final reply.
+        shown = gui.translate(delta).text if delta.strip() else delta
         job.update(
-            Progress(message=describe(event, clock() - started), text_delta=delta),
+            Progress(message=describe(event, clock() - started), text_delta=shown),
             persist=isinstance(event, ToolCall),
         )
     turn.finish()

@@ -17,7 +17,7 @@ from free_generation_image.nemo.auth import REFRESH_MARGIN, Credential
 from free_generation_image.nemo.errors import AuthError, RateLimited
 
 from .conftest import API, MakeClient
-from .fakes import TOKEN_PATH, FakeBackend, ok, reply
+from .fakes import TOKEN_PATH, FakeBackend, Responder, ok, reply
 
 pytestmark = pytest.mark.anyio
 
@@ -153,9 +153,9 @@ async def test_refused_nemo_token_is_not_refreshed(backend: FakeBackend, make_cl
 
 @pytest.mark.parametrize("refusal", [REFUSED, reply(401, json={"code": 1001, "message": "invalid token"})])
 async def test_refused_anonymous_token_is_refreshed_once(
-    backend: FakeBackend, make_client: MakeClient, refusal: object
+    backend: FakeBackend, make_client: MakeClient, refusal: Responder
 ) -> None:
-    backend.on("GET", CREDITS, refusal, ok(BALANCE))  # type: ignore[arg-type]
+    backend.on("GET", CREDITS, refusal, ok(BALANCE))
     async with make_client() as client:
         credits = await client.credits()
     assert credits.available == 100

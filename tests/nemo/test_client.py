@@ -10,7 +10,7 @@ from free_generation_image.nemo.errors import BadResponse, SessionNotFound
 from free_generation_image.nemo.models import Credits, SessionInfo, SessionState
 
 from .conftest import WEB, MakeClient
-from .fakes import FakeBackend, ok, reply
+from .fakes import FakeBackend, Responder, ok, reply
 
 pytestmark = pytest.mark.anyio
 
@@ -69,9 +69,9 @@ async def test_claim_link(backend: FakeBackend, make_client: MakeClient) -> None
     ],
 )
 async def test_claim_link_falls_back_to_the_task_link(
-    backend: FakeBackend, make_client: MakeClient, answer: object
+    backend: FakeBackend, make_client: MakeClient, answer: Responder
 ) -> None:
-    backend.on("POST", CLAIM, answer)  # type: ignore[arg-type]
+    backend.on("POST", CLAIM, answer)
     async with make_client(token="t") as client:
         link = await client.claim_link("task 1", SID)
     assert link == f"{WEB}/workspace/task/task%201?session={SID}"

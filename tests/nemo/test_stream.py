@@ -160,7 +160,8 @@ async def test_errors_before_the_stream(
     assert type(info.value) is error  # a 502 is not StreamDropped: it never produced a stream
     assert len(backend.calls("POST", RUN)) == 1
     if error is InsufficientCredits:
-        assert "register?bind=anon_0123456789abcdef" in info.value.hint  # type: ignore[attr-defined]
+        assert isinstance(info.value, InsufficientCredits)
+        assert "register?bind=anon_0123456789abcdef" in info.value.hint
 
 
 async def test_keepalives_alone_hit_the_idle_timeout(backend: FakeBackend, make_client: MakeClient) -> None:

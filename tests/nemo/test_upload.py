@@ -162,8 +162,9 @@ async def test_local_checks_refuse_before_sending(
             await client.upload_files(SID, [good, bad])
     assert backend.requests == []  # nothing sent, not even the good file
     if error is UnsupportedFileType:
-        assert "mp4" in info.value.hint  # type: ignore[attr-defined]
-        assert "webp" in info.value.hint  # type: ignore[attr-defined]
+        assert isinstance(info.value, UnsupportedFileType)
+        assert "mp4" in info.value.hint
+        assert "webp" in info.value.hint
 
 
 async def test_missing_file_and_folder(backend: FakeBackend, make_client: MakeClient, tmp_path: Path) -> None:

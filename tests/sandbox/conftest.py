@@ -13,7 +13,7 @@ from free_generation_image.sandbox import Sandbox, SandboxConfig, run_sandbox
 FAST = SandboxConfig(
     generation_seconds=0.05,
     edit_seconds=0.02,
-    render_seconds=0.3,
+    render_seconds=0.15,
     heartbeat_interval=0.02,
     media_scale=0.1,
     retry_after_seconds=1,

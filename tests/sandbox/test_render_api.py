@@ -201,7 +201,6 @@ async def test_poll_shapes(http: httpx2.AsyncClient, sb: Sandbox, shape: str) ->
     who, sid = await generated(http)
     sb.configure(poll_shape=shape)
     await submit_render(http, who, sid, "render_shape")
-    await anyio.sleep(0.35)
     assert sb.wait_idle(5)
     body = (await http.get("/api/render/proxy/lambda/render_shape", headers=who.headers)).json()
     if shape == "raw":
