@@ -119,7 +119,7 @@ def _wait_option(parser: argparse.ArgumentParser, what: str) -> None:
         default=DEFAULT_WAIT,
         metavar="SECONDS",
         help=f"wait at most this long for {what}, then print the job id and exit 75 "
-        f"(default: {DEFAULT_WAIT:g}; 0 = return the job id at once)",
+        f"(default: {DEFAULT_WAIT:g}; 0 = as soon as the backend has the work)",
     )
 
 
@@ -167,7 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Generate an image or short video from a prompt (spends credits).",
         '"a lighthouse in a storm, oil painting" --kind image\n'
         '"一只在海边奔跑的小狗" --kind video --duration 8 --aspect-ratio 9:16\n'
-        '"neon city flythrough" --wait 0 --json   # returns a job id at once',
+        '"neon city flythrough" --wait 0 --json   # a job id once the prompt is sent',
         backend,
     )
     gen.add_argument("prompt", help="what to make, in your words")
@@ -624,28 +624,26 @@ def _chunk(run: Run) -> float:
 async def _until_handed_off(service: Service, job: Job, act: Activity) -> None:
     """Wait (bounded) until the backend has the work of a job this process runs, even with --wait 0.
 
-    The job runs inside this process, so exiting earlier would stop it before the backend got it. A
-    generation first reports progress once its stream has opened (the backend has the prompt); an export
-    reports once before submitting its render and again after its first poll (the render exists).
+    The job runs inside this process, so exiting earlier would stop it before the backend got it; the
+    job says when the backend has it (``Job.handed_off``).
     """
     import anyio
 
     if job.done or job.record.owner != service.jobs.owner:
         return  # finished, or run by another process: nothing here to hand over
-    needed = 1 if job.record.kind == "generate" else 2
-    last = job.record.updated_at
+
+    async def show(progress: Progress) -> None:
+        act.update(progress)
+
     with anyio.move_on_after(HANDOFF_SECONDS) as scope:
 
-        async def count(progress: Progress) -> None:
-            nonlocal needed, last
-            act.update(progress)
-            if job.record.updated_at != last:  # a fresh report, not the periodic repeat of the last one
-                last = job.record.updated_at
-                needed -= 1
-                if needed <= 0:
-                    scope.cancel()
+        async def watch() -> None:
+            await job.handed_off.wait()
+            scope.cancel()
 
-        await job.wait(HANDOFF_SECONDS, count)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(watch)
+            await job.wait(HANDOFF_SECONDS, show)
 
 
 async def _follow(run: Run, service: Service, job_id: str, act: Activity) -> StatusResult:

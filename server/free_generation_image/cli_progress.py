@@ -230,6 +230,9 @@ class Activity:
         if fresh and progress.text_delta:
             self.text(progress.text_delta)
             return
+        if progress.bytes_done is not None:
+            self.transfer(progress.bytes_done, progress.bytes_total)
+            return
         self.state.bytes_done = self.state.bytes_total = None  # any other report ends a download's line
         self._refresh()
 

@@ -103,7 +103,20 @@ async def render(
                 notes.append(f"The first render request failed ({err.message}); retried once with a new id.")
                 render_id = None
                 continue
-        status = await poll_until_done(client, render_id, job, policy, sleep)
+        job.handed_off.set()
+        try:
+            status = await poll_until_done(client, render_id, job, policy, sleep)
+        except NemoError as err:
+            if err.status != 404 or resume_render_id != render_id:
+                raise
+            # Resumed after a crash during the submit: the backend never got that render. Submit anew
+            # (it counts towards the two-render limit).
+            log.info("resumed render %s is unknown to the backend; submitting again", render_id)
+            notes.append(
+                "The render requested before the restart never reached the backend; it was requested again."
+            )
+            render_id = resume_render_id = None
+            continue
         if status.status == "completed":
             return RenderOutcome(status, notes)
         if status.status == "cancelled":

@@ -62,16 +62,18 @@ class Turn:
         """Account for one event; return the text newly visible to the user (may be '')."""
         self.events += 1
         if isinstance(event, TextEvent):
+            # A new message starts a new paragraph, so the deltas read like the final reply.
+            new_message = "\n\n" if self.texts and not self.partial else ""
             if event.partial:
                 self.partial += event.text
-                return event.text
+                return new_message + event.text
             if self.partial:
                 # The aggregated event repeats the partial chunks: it replaces them, not appends.
                 shown, self.partial = self.partial, ""
                 self.texts.append(event.text)
                 return event.text[len(shown) :] if event.text.startswith(shown) else ""
             self.texts.append(event.text)
-            return event.text
+            return new_message + event.text
         if isinstance(event, ToolCall):
             self.tools.append(event.name)
         elif isinstance(event, StreamError):
@@ -108,6 +110,7 @@ async def stream_turn(
     """Send the message once and read the turn to its end; StreamDropped propagates (nothing re-sent)."""
     started = clock()
     async for event in client.run_sse(session_id, message):
+        job.handed_off.set()
         delta = turn.feed(event)
         # Live text is shown as it arrives, so it gets the same GUI-talk rewrite as the final reply.
         shown = gui.translate(delta).text if delta.strip() else delta
@@ -126,13 +129,19 @@ async def recover(
     delays: Sequence[float],
     sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
 ) -> SessionState:
-    """Read state on the bounded schedule until it differs from ``before``; else GenerationUnconfirmed."""
+    """Read the project on the bounded schedule until the work shows as finished; else GenerationUnconfirmed.
+
+    Finished means: the project changed, and no credits are frozen any more (the backend freezes credits
+    while it works, contract §2.6) — or, when the balance cannot be read, the change held still for one
+    more reading (a generation changes the project in stages).
+    """
+    changed: SessionState | None = None
     for attempt, delay in enumerate(delays, start=1):
+        waiting = (
+            "the project changed; waiting for the backend to finish" if changed else "reading the project"
+        )
         job.update(
-            Progress(
-                message=f"connection dropped; checking the project ({attempt}/{len(delays)}), not re-sending"
-            ),
-            persist=attempt == 1,
+            Progress(message=f"{waiting} (not re-sending) [{attempt}/{len(delays)}]"), persist=attempt == 1
         )
         await sleep(delay)
         try:
@@ -140,11 +149,27 @@ async def recover(
         except BackendUnavailable as err:
             log.info("state check %d failed: %s", attempt, err)
             continue
-        if timeline.diff_states(before, state.raw).changed:
+        if changed is None and not timeline.diff_states(before, state.raw).changed:
+            continue
+        frozen = await _frozen_credits(client)
+        if frozen == 0 or (
+            frozen is None and changed and not timeline.diff_states(changed.raw, state.raw).changed
+        ):
             return state
+        changed = state
+    if changed is not None:
+        return changed
     raise GenerationUnconfirmed(
         f"The connection to the backend dropped and the project has not changed after {sum(delays):.0f}s."
     )
+
+
+async def _frozen_credits(client: NemoClient) -> int | None:
+    try:
+        return (await client.credits()).frozen
+    except NemoError as err:
+        log.info("could not read the balance: %s", err)
+        return None
 
 
 def reply_and_suggestions(turn: Turn, diff: timeline.StateDiff) -> tuple[str, list[str], bool]:

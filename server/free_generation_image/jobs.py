@@ -13,7 +13,7 @@ import os
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 import anyio
@@ -38,6 +38,8 @@ class Progress:
     percent: float | None = None
     text_delta: str = ""
     elapsed: float = 0.0
+    bytes_done: int | None = None  # a download in progress: bytes saved so far
+    bytes_total: int | None = None  # ... and its announced size, when the server gave one
 
 
 ProgressFn = Callable[[Progress], Awaitable[None]]
@@ -81,6 +83,10 @@ class Job:
         self.cancel_scope: anyio.CancelScope | None = None
         self.exception: BaseException | None = None  # the live error, re-raised to in-process callers
         self.last_progress = Progress(message=record.message, percent=record.percent)
+        self.text = ""  # the agent text streamed so far (memory only), so no waiter misses or repeats any
+        # Set once the backend has the work (the prompt's stream opened, the render was submitted): a CLI run
+        # with --wait 0 may exit from then on without stopping the job before it reached the backend.
+        self.handed_off = anyio.Event()
         if record.done:
             self._done.set()
 
@@ -95,6 +101,7 @@ class Job:
     def update(self, progress: Progress, *, persist: bool = False) -> None:
         """Record progress and wake waiters; persisting is for milestones, not every heartbeat."""
         self.last_progress = progress
+        self.text += progress.text_delta
         self.record.message = progress.message
         if progress.percent is not None:
             self.record.percent = progress.percent
@@ -118,6 +125,7 @@ class Job:
         self.record.updated_at = time.time()
         self._registry.save(self.record)
         self._done.set()
+        self.handed_off.set()
         self._wake()
 
     def _wake(self) -> None:
@@ -128,6 +136,7 @@ class Job:
         """Wait up to ``timeout`` s for the job to end; report progress on changes and every ``tick`` s."""
         start = time.monotonic()
         deadline = start + max(0.0, timeout)
+        shown = len(self.text)
         while not self.done:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -136,8 +145,11 @@ class Job:
             with anyio.move_on_after(min(remaining, tick)):
                 await changed.wait()
             if on_progress is not None and not self.done:
-                progress = self.last_progress
-                progress.elapsed = time.time() - self.record.created_at
+                # Several updates can land between two wake-ups and a tick repeats the last one: the text
+                # comes from the accumulated stream, so none is lost and none is shown twice.
+                elapsed = time.time() - self.record.created_at
+                progress = replace(self.last_progress, text_delta=self.text[shown:], elapsed=elapsed)
+                shown = len(self.text)
                 await on_progress(progress)
         return self.done
 

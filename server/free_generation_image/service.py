@@ -43,6 +43,8 @@ from free_generation_image.models import (
 from free_generation_image.nemo import timeline
 from free_generation_image.nemo.client import NemoClient
 from free_generation_image.nemo.errors import (
+    BackendUnavailable,
+    BadResponse,
     InsufficientCredits,
     NemoError,
     SessionNotFound,
@@ -128,7 +130,8 @@ class Service:
         *,
         http: httpx2.AsyncClient | None = None,
         client_name: str | None = None,
-        recovery_delays: Sequence[float] = (30, 60, 60, 60, 60),
+        # Reads only (never a re-send), so denser than the skill's 30 s / 60 s steps; same ~5 min bound.
+        recovery_delays: Sequence[float] = (5, 10, 15, 30, 30, 30, 60, 60, 60),
         poll_policy: PollPolicy | None = None,
         dedupe_window: float = 600.0,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
@@ -367,7 +370,14 @@ class Service:
                 job.record.session_id = session_id
                 before = await self.client.state(session_id)
                 await stream_turn(self.client, session_id, message, job, turn, time.monotonic)
-            after = await self.client.state(session_id)
+            try:
+                after = await self.client.state(session_id)
+            except (BackendUnavailable, BadResponse) as err:
+                # The turn ran (and was charged): failing the job now would invite sending it again.
+                log.info("reading the project after the turn failed (%s); reading it on the schedule", err)
+                after = await recover(
+                    self.client, session_id, before.raw, job, self.recovery_delays, self._sleep
+                )
         except StreamDropped as drop:
             log.info("stream dropped after %d events: %s", turn.events, drop)
             turn.finish()
@@ -466,6 +476,7 @@ class Service:
                         VIDEO_KINDS if is_video else IMAGE_KINDS,
                         self.settings.output_dir,
                         meta,
+                        job=job,
                     )
                 )
             except (NemoError, FGIError, OSError) as err:
@@ -482,7 +493,7 @@ class Service:
         meta: dict[str, Any],
         *,
         fallback_render_id: str | None = None,
-        on_bytes: Callable[[int], None] | None = None,
+        job: Job | None = None,
     ) -> MediaFile:
         try:
             async with self.client.download(url) as dl:
@@ -493,7 +504,7 @@ class Service:
                     expected=expected,
                     max_bytes=MAX_DOWNLOAD_BYTES,
                     content_type=dl.content_type,
-                    on_progress=on_bytes,
+                    on_progress=_bytes_reporter(job, dl.length),
                 )
         except (NemoError, files.UnexpectedContent, httpx2.HTTPError) as err:
             if fallback_render_id is None:
@@ -507,7 +518,7 @@ class Service:
                     expected=expected,
                     max_bytes=MAX_DOWNLOAD_BYTES,
                     content_type=dl.content_type,
-                    on_progress=on_bytes,
+                    on_progress=_bytes_reporter(job, dl.length),
                 )
         sidecar = files.write_sidecar(
             saved.path,
@@ -649,7 +660,9 @@ class Service:
         stem = files.safe_stem(str(job.record.params.get("title") or "export"))
         directory = Path(str(job.record.params.get("output_dir") or self.settings.output_dir))
         if url:
-            media = await self._download(url, stem, expected, directory, meta, fallback_render_id=render_id)
+            media = await self._download(
+                url, stem, expected, directory, meta, fallback_render_id=render_id, job=job
+            )
         else:
             notes.append("The backend gave no download URL; used its download endpoint instead.")
             media = await self._download_via_endpoint(render_id, stem, expected, directory, meta)
@@ -908,20 +921,28 @@ class Service:
 
     async def _resume_generate(self, job: Job) -> GenerateResult:
         saved = self._saved_for(job)
-        before = job.record.params.get("before")
+        try:
+            current = (await self.client.state(saved.session_id)).raw
+        except (BackendUnavailable, BadResponse):
+            current = {}
+        before = _unfingerprint(job.record.params.get("before"), current)
         notes = list(job.record.params.get("notes") or [])
         notes.append(
-            "The server restarted during this generation; the result was read from the project "
-            "(the prompt was not sent again)."
+            "The process following this generation stopped before it ended; the result was read from the "
+            "project (the prompt was not sent again)."
         )
-        state = await self.client.state(saved.session_id)
-        if not timeline.diff_states(_unfingerprint(before), state.raw).changed:
-            state = await recover(
-                self.client, saved.session_id, _unfingerprint(before), job, self.recovery_delays, self._sleep
-            )
+        # First look at once, then on the usual schedule until the project has changed and held still.
+        state = await recover(
+            self.client,
+            saved.session_id,
+            before,
+            job,
+            (0.0, *self.recovery_delays),
+            self._sleep,
+        )
         turn = Turn(dropped=True)
         return await self._finish_generation(
-            job, saved, turn, _unfingerprint(before), state, job.record.params.get("credits_before"), notes
+            job, saved, turn, before, state, job.record.params.get("credits_before"), notes
         )
 
     def _saved_for(self, job: Job) -> SavedProject:
@@ -979,25 +1000,44 @@ def _split_sources(sources: Sequence[str]) -> tuple[list[Path], list[str]]:
     return paths, check_urls(urls) if urls else []
 
 
+def _bytes_reporter(job: Job | None, total: int | None) -> Callable[[int], None] | None:
+    """save_stream's byte count as job progress, so every waiter can show bytes and speed."""
+    if job is None:
+        return None
+
+    def report(done: int) -> None:
+        progress = Progress(
+            message="downloading", percent=job.record.percent, bytes_done=done, bytes_total=total
+        )
+        job.update(progress)
+
+    return report
+
+
 def _bounded_wait(seconds: float) -> float:
     if seconds != seconds or seconds < 0:  # NaN or negative
         return 0.0
     return min(float(seconds), MAX_WAIT_SECONDS)
 
 
+_LOGGED_STATE = ("draft", "generated_media", "video_infos", "canvas_config")
+
+
 def _fingerprint(state: dict[str, Any] | None) -> dict[str, Any]:
     """The parts of a state that matter for 'did anything change' (kept small in the job log)."""
     state = state or {}
-    return {
-        "draft": state.get("draft"),
-        "generated_media": state.get("generated_media"),
-        "video_infos": state.get("video_infos"),
-        "canvas_config": state.get("canvas_config"),
-    }
+    return {key: state[key] for key in _LOGGED_STATE if key in state}
 
 
-def _unfingerprint(value: Any) -> dict[str, Any] | None:
-    return value if isinstance(value, dict) else None
+def _unfingerprint(value: Any, current: dict[str, Any]) -> dict[str, Any] | None:
+    """The state before a job: its logged parts, and the ``current`` value of the parts not logged.
+
+    Compared with a whole state, a bare fingerprint would make every unlogged key (``video_analyses``)
+    look changed, and a resumed generation would end before its media landed.
+    """
+    if not isinstance(value, dict):
+        return None
+    return {**{k: v for k, v in current.items() if k not in _LOGGED_STATE}, **value}
 
 
 def _draft_title(draft: dict[str, Any]) -> str | None:

@@ -71,6 +71,24 @@ def test_ctrl_c_during_a_render_stops_cleanly_and_status_collects_it(cli: Cli, s
     assert render_submits(sandbox) == 1  # collected by polling the same render, not by rendering again
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process is POSIX-only")
+def test_ctrl_c_during_a_generation_then_status_collects_the_image(cli: Cli, sandbox: Sandbox) -> None:
+    sandbox.configure(generation_seconds=3.0)
+    generate = cli.popen("generate", "a koi pond", "--kind", "image")
+    assert generate.stderr is not None
+    assert generate.stderr.readline().strip()  # agent text or progress: the backend has the prompt
+    generate.send_signal(signal.SIGINT)
+    _, stderr = generate.communicate(timeout=10)
+    assert generate.returncode == 130
+    match = re.search(r"Stopped waiting\. Job (job_[0-9a-f]+) keeps its place", stderr)
+    assert match, stderr
+
+    collected = cli.json("status", "--job", match.group(1))
+    assert len(sandbox.requests("/run_sse")) == 1  # never re-sent
+    assert collected["generate"]["status"] == "completed"
+    assert Path(collected["generate"]["media"][0]["path"]).read_bytes().startswith(b"\x89PNG")
+
+
 @pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")
 def test_a_terminal_gets_a_live_status_line_while_stdout_stays_one_json_document(cli: Cli) -> None:
     parent, child = os.openpty()

@@ -183,6 +183,15 @@ def test_no_color_keeps_agent_text_undimmed() -> None:
     assert out.getvalue() == "Hi"
 
 
+def test_download_reports_show_bytes_and_speed() -> None:
+    clock = Clock()
+    act, out = activity("live", clock)
+    act.update(Progress(message="downloading", bytes_done=0, bytes_total=4_000_000))
+    clock.now += 2
+    act.update(Progress(message="downloading", bytes_done=3_000_000, bytes_total=4_000_000))
+    assert out.getvalue().endswith("75% Generating · 3.0 MB / 4.0 MB (1.5 MB/s) · 2s")
+
+
 def test_live_transfer_shows_bytes() -> None:
     clock = Clock()
     act, out = activity("live", clock)

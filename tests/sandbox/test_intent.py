@@ -144,3 +144,11 @@ def test_any_text_reads_to_a_valid_intent(text: str) -> None:
         assert intent.subject and len(intent.subject) <= 200 and len(intent.title) <= 48
         assert (intent.kind == "edit") == bool(intent.edits)
         assert has_draft or intent.kind != "edit"
+
+
+def test_a_clients_bracketed_instruction_line_is_not_the_subject() -> None:
+    intent = read_intent(
+        "A red fox in the snow\n\n[Request: Generate a still image (not a video), aspect ratio 9:16.]",
+        has_draft=False,
+    )
+    assert (intent.kind, intent.aspect_ratio, intent.title) == ("image", "9:16", "A red fox in the snow")

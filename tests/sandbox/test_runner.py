@@ -165,14 +165,11 @@ def test_the_sandbox_command_in_a_subprocess() -> None:
         assert first.startswith("free-generation-image sandbox running at http://127.0.0.1:")
         url = first.rsplit(" ", 1)[1].strip()
         assert f"export NEMO_API_URL={url}" in process.stdout.readline() + process.stdout.readline()
-        control = SandboxControl(url)
-        try:
+        with SandboxControl(url) as control:
             assert control.get_config().render_seconds == 0.5
             assert [(f["name"], f["times"]) for f in control.faults()] == [("plan_402", None)]
             user = control.new_user(credits=5)
             assert control.user(user.user_id).available == 5
-        finally:
-            control.close()
         process.send_signal(signal.SIGINT)
         assert process.wait(10) == 0
     finally:

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from free_generation_image.sandbox import SandboxConfig
+from free_generation_image.sandbox.compose import composition_of
 from free_generation_image.sandbox.events import ModelError, StreamError, Text, ToolCall, ToolResult
 from free_generation_image.sandbox.faults import FaultBook, parse_spec, validate
 from free_generation_image.sandbox.files import byte_range, key_of
@@ -23,7 +24,7 @@ from free_generation_image.sandbox.journal import (
     redact_authorization,
     summarize_body,
 )
-from free_generation_image.sandbox.media import png_bytes, prompt_image, tone_wav, wav_seconds
+from free_generation_image.sandbox.media import paint, png_bytes, prompt_image, tone_wav, wav_seconds
 from free_generation_image.sandbox.video import probe, prompt_clip
 
 
@@ -229,3 +230,16 @@ def test_clip_and_tone() -> None:
     wav = tone_wav("waves", 3.0)
     assert wav_seconds(wav) == pytest.approx(3.0) and wav == tone_wav("waves", 3.0)
     assert probe(b"not a video") is None
+
+
+def test_painting_never_draws_on_a_shared_source() -> None:
+    still = Image.new("RGB", (64, 36), (0, 90, 0))
+    draft = {
+        "t": [{"tt": 0, "sg": [{"d": 2000, "src": "s"}]}, {"tt": 7, "sg": [{"d": 1000, "txt": "Hi"}]}],
+        "d": 2000,
+        "m": {"width": 64, "height": 36},
+    }
+    comp = composition_of(draft)
+    titled, plain = paint(comp, 0, {"s": still}), paint(comp, 1500, {"s": still})
+    assert titled.tobytes() != still.tobytes() and plain.tobytes() == still.tobytes()
+    assert still.getcolors() == [(64 * 36, (0, 90, 0))]

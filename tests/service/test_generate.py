@@ -81,3 +81,14 @@ async def test_out_of_credits_error_carries_the_registration_link(service: Servi
     with pytest.raises(InsufficientCredits) as info:
         await service.generate("an image of a cat", kind="image", confirmed=True)
     assert "/register?bind=anon_" in info.value.user_text()
+
+
+async def test_options_become_an_explicit_request_the_backend_follows(
+    service: Service, sandbox: Sandbox
+) -> None:
+    result = await service.generate("a lighthouse on a cliff", kind="image", aspect_ratio="9:16")
+    with Image.open(result.media[0].path) as img:
+        assert img.height > img.width
+    message = sse_requests(sandbox)[0].message or ""
+    assert message.startswith("a lighthouse on a cliff") and "aspect ratio 9:16" in message
+    assert "Title: 'A lighthouse on a cliff'" in result.timeline

@@ -41,7 +41,7 @@ async def test_interrupted_generation_is_read_from_state_not_resent(
         done = await second.status(running.job_id, wait_seconds=20)
         assert done.generate is not None and done.generate.status == "completed"
         assert done.generate.media
-        assert any("restarted" in note for note in done.generate.notes)
+        assert any("was not sent again" in note for note in done.generate.notes)
     assert len(sse_requests(sandbox)) == 1
 
 

@@ -97,10 +97,12 @@ class PlanRequired(NemoError):
 
 
 class UnsupportedFileType(NemoError):
+    exit_code = 2  # the input is what must change, whether we or the backend noticed
     default_hint = f"Accepted formats: {ACCEPTED_FORMATS}."
 
 
 class FileTooLarge(NemoError):
+    exit_code = 2
     default_hint = "Files must be at most 200 MB: compress or trim it first."
 
 

@@ -20,7 +20,7 @@ DEFAULT_RATIO = "16:9"
 DEFAULT_DURATION_S = 5.0
 MIN_DURATION_S, MAX_DURATION_S = 1.0, 15.0
 
-_RATIO_RE = re.compile(r"(?<![\d.])(16|9|1|4|3)\s*[:：]\s*(9|16|1|3|4)(?![\d.])")
+_RATIO_RE = re.compile(r"(?<![\d.])(16|9|1|4|3)\s*[:：]\s*(9|16|1|3|4)(?!\d|\.\d)")  # "9:16." ends a sentence
 _DURATION_RE = re.compile(r"(?<![\d.:：])(\d+(?:\.\d+)?)[\s-]*(?:(?:seconds?|secs?|s)\b|秒)", re.IGNORECASE)
 _IMAGE_RE = re.compile(
     r"\b(?:images?|pictures?|photos?|photographs?|posters?|illustrations?|drawings?|stills?)\b"
@@ -189,10 +189,14 @@ def read_edits(text: str) -> tuple[Edit, ...]:
     return tuple(edits) or (Edit("effect", _clip(" ".join(text.split()), 60)),)
 
 
+_BRACKETED_LINE_RE = re.compile(r"(?m)^\s*\[[^\]\n]*\]\s*$")
+
+
 def subject_of(text: str) -> str:
     """The prompt itself: without an instruction prefix ("Generate a video of", "...:") or
-    ratio/duration words; the longest of these that still says something."""
-    body = " ".join(text.split())
+    ratio/duration words; the longest of these that still says something. A line that is a bracketed
+    note (a client's "[Request: …]" instruction) is read as settings, not as the subject."""
+    body = " ".join(_BRACKETED_LINE_RE.sub(" ", text).split()) or " ".join(text.split())
     candidates = [body]
     colon = re.search(r"(?<!\d)\s*[:：]\s*(?!\d)", body)
     if colon:

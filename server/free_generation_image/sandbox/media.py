@@ -121,25 +121,27 @@ def placeholder(label: str, width: int, height: int) -> Image.Image:
 
 
 def cover(img: Image.Image, width: int, height: int) -> Image.Image:
-    """Scale and centre-crop ``img`` to fill ``width`` x ``height``."""
+    """``img`` scaled and centre-cropped to fill ``width`` x ``height`` (itself when it already does)."""
+    if img.size == (width, height) and img.mode == "RGB":
+        return img
     return ImageOps.fit(img.convert("RGB"), (width, height))
 
 
 def paint(comp: Composition, ms: int, sources: dict[str, Image.Image]) -> Image.Image:
-    """The composition's frame at ``ms``: the topmost picture, then the captions."""
+    """The composition's frame at ``ms``: the topmost picture, then the captions (sources stay untouched)."""
     layer = comp.layer_at(ms)
+    captions = comp.captions_at(ms)
     if layer is None:
-        frame = Image.new("RGB", (comp.width, comp.height), (0, 0, 0))
-    else:
-        picture = sources.get(layer.src) or placeholder(layer.label or layer.src, comp.width, comp.height)
-        frame = cover(picture, comp.width, comp.height)
-    for caption in comp.captions_at(ms):
-        _caption(frame, caption)
+        return _captioned(Image.new("RGB", (comp.width, comp.height)), captions)
+    picture = sources.get(layer.src) or placeholder(layer.label or layer.src, comp.width, comp.height)
+    frame = cover(picture, comp.width, comp.height)
+    return _captioned(frame.copy() if captions and frame is picture else frame, captions)
+
+
+def _captioned(frame: Image.Image, captions: list[Caption]) -> Image.Image:
+    for caption in captions:
+        draw_text(frame, caption.text, color=caption.color, center_y=0.8, size_ratio=1 / 12)
     return frame
-
-
-def _caption(frame: Image.Image, caption: Caption) -> None:
-    draw_text(frame, caption.text, color=caption.color, center_y=0.8, size_ratio=1 / 12)
 
 
 def tone_wav(seed_text: str, seconds: float, *, rate: int = 8000) -> bytes:

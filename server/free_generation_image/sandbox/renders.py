@@ -185,18 +185,18 @@ def _sources(files: FileStore, comp: Composition) -> dict[str, StoredFile | None
 def _encode(
     comp: Composition, fmt: Format, files: dict[str, StoredFile | None], stop: threading.Event
 ) -> bytes:
-    """Worker thread: decode the sources, paint, encode."""
-    pictures = {
-        src: picture
-        for src, stored in files.items()
-        if stored is not None and (picture := _picture(stored)) is not None
-    }
-    if fmt == "png":
-        return png_bytes(paint(comp, min(STILL_AT_MS, comp.duration // 2), pictures))
-    return video.render(comp, pictures, stop)
+    """Worker thread: decode the sources, paint, encode. A clip plays in an MP4; a still shows its
+    first frame."""
+    found = {src: stored for src, stored in files.items() if stored is not None}
+    clips = {src: s.data for src, s in found.items() if s.content_type.startswith("video/")}
+    if fmt == "mp4":
+        stills = {src: p for src, s in found.items() if src not in clips and (p := open_image(s.data))}
+        return video.render(comp, stills, clips, stop)
+    pictures = {src: p for src, s in found.items() if (p := _first_frame(s))}
+    return png_bytes(paint(comp, min(STILL_AT_MS, comp.duration // 2), pictures))
 
 
-def _picture(stored: StoredFile) -> Image.Image | None:
+def _first_frame(stored: StoredFile) -> Image.Image | None:
     if not stored.content_type.startswith("video/"):
         return open_image(stored.data)
     try:

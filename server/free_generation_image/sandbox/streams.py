@@ -54,6 +54,10 @@ async def sse_body(
     on_drop: Callable[[], None],
 ) -> AsyncIterator[bytes]:
     """Frames of ``turn`` as they come, heartbeats while idle; cut after ``drop_after`` events."""
+    if drop_after is not None and drop_after <= 0:
+        # The headers are out, so the agent has the prompt; the client sees the stream break at once.
+        on_drop()
+        raise InjectedDrop("stream dropped before its first event")
     sent = 0
     async for event in turn.follow(interval):
         if event is None:

@@ -109,17 +109,54 @@ def prompt_clip(
     return encode(sweep(), width=width, height=height, fps=fps, stop=stop)
 
 
-def render(comp: Composition, sources: dict[str, Image.Image], stop: threading.Event | None = None) -> bytes:
-    """Encode a composition: one painted frame per interval in which nothing changes."""
+class _Clip:
+    """Frames of a video source, decoded lazily and in order (a render walks time forwards)."""
+
+    def __init__(self, data: bytes) -> None:
+        self._container = _av().open(io.BytesIO(data))
+        self._frames = self._container.decode(video=0)
+        self._current: Image.Image | None = None
+        self._next: Any = next(self._frames, None)
+
+    def at(self, seconds: float) -> Image.Image | None:
+        """The frame showing at ``seconds`` into the clip (its last frame once it has ended)."""
+        while self._next is not None and (self._current is None or (self._next.time or 0.0) <= seconds):
+            self._current = self._next.to_image()
+            self._next = next(self._frames, None)
+        return self._current
+
+    def close(self) -> None:
+        self._container.close()
+
+
+def render(
+    comp: Composition,
+    stills: dict[str, Image.Image],
+    clips: dict[str, bytes],
+    stop: threading.Event | None = None,
+) -> bytes:
+    """Encode a composition: clip layers frame by frame, anything else once per unchanging interval."""
     points = comp.boundaries()
+    readers = {src: _Clip(data) for src, data in clips.items()}
 
     def runs() -> Iterator[tuple[Image.Image, int]]:
         for start, end in itertools.pairwise(points):
-            count = round(end * comp.fps / 1000) - round(start * comp.fps / 1000)
-            if count > 0:
-                yield paint(comp, start, sources), count
+            first, last = round(start * comp.fps / 1000), round(end * comp.fps / 1000)
+            layer = comp.layer_at(start)
+            reader = readers.get(layer.src) if layer is not None else None
+            if reader is None or layer is None:
+                if last > first:
+                    yield paint(comp, start, stills), last - first
+                continue
+            for index in range(first, last):
+                frame = reader.at(index / comp.fps - layer.start / 1000)
+                yield paint(comp, start, {**stills, layer.src: frame} if frame else stills), 1
 
-    return encode(runs(), width=comp.width, height=comp.height, fps=comp.fps, stop=stop)
+    try:
+        return encode(runs(), width=comp.width, height=comp.height, fps=comp.fps, stop=stop)
+    finally:
+        for reader in readers.values():
+            reader.close()
 
 
 def probe(data: bytes) -> VideoInfo | None:

@@ -1,0 +1,119 @@
+"""Reliability fixtures: one fast sandbox per module (reset before each test), services on it, and the
+witnesses the tests share (what reached the backend, what was left on disk, where a secret shows up)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+from free_generation_image.config import Settings
+from free_generation_image.polling import PollPolicy
+from free_generation_image.sandbox import JournalEntry, Sandbox, SandboxConfig, run_sandbox
+from free_generation_image.service import Service
+
+# Milliseconds instead of minutes, small media; quota off so a module can create many users.
+FAST = SandboxConfig(
+    generation_seconds=0.25,
+    edit_seconds=0.05,
+    render_seconds=0.25,
+    heartbeat_interval=0.05,
+    media_scale=0.15,
+    retry_after_seconds=0.2,
+    quota_enabled=False,
+)
+# The service's own waits (retry backoff, Retry-After, recovery schedule, poll gaps) run ten times faster
+# through its injectable sleep; the schedules below are written in that scaled time.
+SPEEDUP = 10.0
+FAST_POLL = PollPolicy(first_delay=0.5, min_delay=0.5, give_up_after=20)
+FAST_RECOVERY = (1.5, 2.5, 2.5, 2.5, 2.5)
+
+
+async def fast_sleep(seconds: float) -> None:
+    await anyio.sleep(seconds / SPEEDUP)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="module")
+def module_sandbox() -> Iterator[Sandbox]:
+    with run_sandbox(FAST) as sb:
+        yield sb
+
+
+@pytest.fixture
+def sandbox(module_sandbox: Sandbox) -> Sandbox:
+    """The module's sandbox, reset: FAST settings, no users, sessions, faults or journal."""
+    module_sandbox.reset()
+    return module_sandbox
+
+
+@pytest.fixture
+def settings(sandbox: Sandbox, tmp_path: Path) -> Settings:
+    return Settings.from_env(
+        {}, api_url=sandbox.url, config_dir=tmp_path / "config", output_dir=tmp_path / "out"
+    )
+
+
+def make_service(settings: Settings, **kwargs: Any) -> Service:
+    """A Service with test-sized waits: recovery schedule, render polling, rate-limit sleeps."""
+    kwargs.setdefault("recovery_delays", FAST_RECOVERY)
+    kwargs.setdefault("poll_policy", FAST_POLL)
+    kwargs.setdefault("sleep", fast_sleep)
+    return Service(settings, **kwargs)
+
+
+@pytest.fixture
+async def service(settings: Settings) -> AsyncIterator[Service]:
+    async with make_service(settings) as svc:
+        yield svc
+
+
+# ----------------------------------------------------------------------------------- witnesses
+def prompts_sent(sandbox: Sandbox) -> list[JournalEntry]:
+    """Every POST /run_sse that reached the sandbox, whatever it answered (a 503 page counts too)."""
+    return sandbox.requests("/run_sse", "POST")
+
+
+def prompts_accepted(sandbox: Sandbox) -> list[JournalEntry]:
+    """The /run_sse requests the agent took on (HTTP 200 with a stream): the ones that charge."""
+    return [e for e in prompts_sent(sandbox) if e.status == 200 and e.data.get("invocation_id")]
+
+
+def render_submits(sandbox: Sandbox) -> list[JournalEntry]:
+    return [e for e in sandbox.requests("/api/render/proxy/lambda", "POST") if not e.path.endswith("/cancel")]
+
+
+def leftovers(*directories: Path) -> list[Path]:
+    """Temp files a crash or an abandoned write could leave: ``.fgi-*.part`` downloads, ``*.tmp`` state."""
+    found: list[Path] = []
+    for directory in directories:
+        if directory.exists():
+            found += [
+                p
+                for p in directory.rglob("*")
+                if p.name.endswith((".part", ".tmp")) or (p.name.startswith(".fgi-") and p.is_file())
+            ]
+    return found
+
+
+def files_under(directory: Path) -> list[Path]:
+    """Every regular file below ``directory`` (empty when it does not exist)."""
+    return sorted(p for p in directory.rglob("*") if p.is_file()) if directory.exists() else []
+
+
+def occurrences(secret: str, texts: Iterable[tuple[str, str]]) -> list[str]:
+    """Names of the ``(name, text)`` pairs that contain ``secret``: empty means clean."""
+    assert len(secret) >= 16, "scan for the real secret, not a prefix that would match anything"
+    return [name for name, text in texts if secret in text]
+
+
+def dir_texts(*directories: Path) -> list[tuple[str, str]]:
+    """``(path, content)`` of every file below the directories (bytes decoded leniently)."""
+    return [(str(p), p.read_bytes().decode("utf-8", "replace")) for d in directories for p in files_under(d)]
