@@ -17,7 +17,7 @@ from free_generation_image import gui
 from free_generation_image.jobs import Job, Progress
 from free_generation_image.nemo import timeline
 from free_generation_image.nemo.client import NemoClient
-from free_generation_image.nemo.errors import BackendUnavailable, NemoError, StreamDropped
+from free_generation_image.nemo.errors import BackendUnavailable, BadResponse, NemoError, StreamDropped
 from free_generation_image.nemo.events import (
     Heartbeat,
     StreamError,
@@ -146,7 +146,7 @@ async def recover(
         await sleep(delay)
         try:
             state = await client.state(session_id)
-        except BackendUnavailable as err:
+        except (BackendUnavailable, BadResponse) as err:  # a garbled answer is as transient as a 503
             log.info("state check %d failed: %s", attempt, err)
             continue
         if changed is None and not timeline.diff_states(before, state.raw).changed:
