@@ -71,6 +71,20 @@ MAX_TOOL_WAIT = 55.0  # hosts cut calls at ~60 s and none extends on progress (m
 
 Model = TypeVar("Model", bound=BaseModel)
 
+# Every tool talks to the backend (open world). Only `cancel` is destructive (it stops a render).
+SPENDS_OR_CHANGES = ToolAnnotations(
+    read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True
+)
+READS = ToolAnnotations(
+    read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True
+)
+RENDERS = ToolAnnotations(
+    read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=True
+)
+STOPS = ToolAnnotations(
+    read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=True
+)
+
 
 @dataclass
 class AppState:
@@ -197,9 +211,7 @@ def build_server(
 
     @mcp.tool(
         title="Generate image or video",
-        annotations=ToolAnnotations(
-            read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True
-        ),
+        annotations=SPENDS_OR_CHANGES,
     )
     async def generate(
         prompt: Annotated[
@@ -252,9 +264,7 @@ def build_server(
 
     @mcp.tool(
         title="Upload reference media",
-        annotations=ToolAnnotations(
-            read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True
-        ),
+        annotations=SPENDS_OR_CHANGES,
     )
     async def upload(
         source: Annotated[
@@ -275,9 +285,7 @@ def build_server(
 
     @mcp.tool(
         title="Check credits",
-        annotations=ToolAnnotations(
-            read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True
-        ),
+        annotations=READS,
     )
     async def credits(ctx: Context) -> Annotated[CallToolResult, CreditsInfo]:
         """Show the credit balance: available, frozen (reserved by running work) and total. Free."""
@@ -286,9 +294,7 @@ def build_server(
 
     @mcp.tool(
         title="Project and job status",
-        annotations=ToolAnnotations(
-            read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True
-        ),
+        annotations=READS,
     )
     async def status(
         ctx: Context,
@@ -314,9 +320,7 @@ def build_server(
 
     @mcp.tool(
         title="Export video or still",
-        annotations=ToolAnnotations(
-            read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=True
-        ),
+        annotations=RENDERS,
     )
     async def export(
         ctx: Context,
@@ -337,9 +341,7 @@ def build_server(
 
     @mcp.tool(
         title="Cancel a job",
-        annotations=ToolAnnotations(
-            read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=True
-        ),
+        annotations=STOPS,
     )
     async def cancel(
         job_id: Annotated[str, Field(min_length=1, description="The job_id to stop")],
@@ -352,9 +354,7 @@ def build_server(
 
     @mcp.tool(
         title="Chat (routes free text)",
-        annotations=ToolAnnotations(
-            read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True
-        ),
+        annotations=SPENDS_OR_CHANGES,
     )
     async def chat(
         message: Annotated[

@@ -12,6 +12,7 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
@@ -41,7 +42,7 @@ from free_generation_image.models import (
     UploadResult,
 )
 from free_generation_image.nemo import timeline
-from free_generation_image.nemo.client import NemoClient
+from free_generation_image.nemo.client import Download, NemoClient
 from free_generation_image.nemo.errors import (
     BackendUnavailable,
     BadResponse,
@@ -486,7 +487,7 @@ class Service:
 
     async def _download(
         self,
-        url: str,
+        url: str | None,
         stem: str,
         expected: frozenset[str],
         directory: Path,
@@ -495,31 +496,21 @@ class Service:
         fallback_render_id: str | None = None,
         job: Job | None = None,
     ) -> MediaFile:
-        try:
-            async with self.client.download(url) as dl:
-                saved = await files.save_stream(
-                    directory,
-                    stem,
-                    dl.aiter_bytes(),
-                    expected=expected,
-                    max_bytes=MAX_DOWNLOAD_BYTES,
-                    content_type=dl.content_type,
-                    on_progress=_bytes_reporter(job, dl.length),
-                )
-        except (NemoError, files.UnexpectedContent, httpx2.HTTPError) as err:
+        """Save ``url`` in ``directory`` (else the render's download endpoint) with a JSON sidecar."""
+        saved: files.SavedFile | None = None
+        if url:
+            try:
+                saved = await self._save(self.client.download(url), directory, stem, expected, job)
+            except (NemoError, files.UnexpectedContent, httpx2.HTTPError) as err:
+                if fallback_render_id is None:
+                    raise
+                log.info("download of %s failed (%s); using the render download endpoint", url, err)
+        if saved is None:
             if fallback_render_id is None:
-                raise
-            log.info("download of %s failed (%s); using the render download endpoint", url, err)
-            async with self.client.download_render(fallback_render_id) as dl:
-                saved = await files.save_stream(
-                    directory,
-                    stem,
-                    dl.aiter_bytes(),
-                    expected=expected,
-                    max_bytes=MAX_DOWNLOAD_BYTES,
-                    content_type=dl.content_type,
-                    on_progress=_bytes_reporter(job, dl.length),
-                )
+                raise NotFound("The backend gave no file to download.")
+            saved = await self._save(
+                self.client.download_render(fallback_render_id), directory, stem, expected, job
+            )
         sidecar = files.write_sidecar(
             saved.path,
             {
@@ -540,6 +531,25 @@ class Service:
             size=saved.size,
             sidecar=str(sidecar),
         )
+
+    async def _save(
+        self,
+        source: AbstractAsyncContextManager[Download],
+        directory: Path,
+        stem: str,
+        expected: frozenset[str],
+        job: Job | None,
+    ) -> files.SavedFile:
+        async with source as dl:
+            return await files.save_stream(
+                directory,
+                stem,
+                dl.aiter_bytes(),
+                expected=expected,
+                max_bytes=MAX_DOWNLOAD_BYTES,
+                content_type=dl.content_type,
+                on_progress=_bytes_reporter(job, dl.length),
+            )
 
     async def collect_generate(
         self, job: Job, wait_seconds: float, on_progress: ProgressFn | None
@@ -659,13 +669,11 @@ class Service:
         }
         stem = files.safe_stem(str(job.record.params.get("title") or "export"))
         directory = Path(str(job.record.params.get("output_dir") or self.settings.output_dir))
-        if url:
-            media = await self._download(
-                url, stem, expected, directory, meta, fallback_render_id=render_id, job=job
-            )
-        else:
+        if not url:
             notes.append("The backend gave no download URL; used its download endpoint instead.")
-            media = await self._download_via_endpoint(render_id, stem, expected, directory, meta)
+        media = await self._download(
+            url, stem, expected, directory, meta, fallback_render_id=render_id, job=job
+        )
         return ExportResult(
             status="completed",
             job_id=job.id,
@@ -676,29 +684,6 @@ class Service:
             notes=notes,
             project=saved.public(),
             percent=100.0,
-        )
-
-    async def _download_via_endpoint(
-        self, render_id: str, stem: str, expected: frozenset[str], directory: Path, meta: dict[str, Any]
-    ) -> MediaFile:
-        async with self.client.download_render(render_id) as dl:
-            saved = await files.save_stream(
-                directory,
-                stem,
-                dl.aiter_bytes(),
-                expected=expected,
-                max_bytes=MAX_DOWNLOAD_BYTES,
-                content_type=dl.content_type,
-            )
-        sidecar = files.write_sidecar(saved.path, {**meta, "file": saved.path.name, "sha256": saved.sha256})
-        return MediaFile(
-            path=str(saved.path),
-            url=None,
-            resource_uri=resource_uri_for(self.settings.output_dir, saved.path),
-            kind=saved.kind,
-            mime_type=MIME.get(saved.kind, "application/octet-stream"),
-            size=saved.size,
-            sidecar=str(sidecar),
         )
 
     def _export_view(self, job: Job) -> ExportResult:
