@@ -193,3 +193,18 @@ async def test_structured_content_never_contains_the_token(server: MCPServer, sa
         status = await client.call_tool("status", {})
     dumped = json.dumps(result.structured_content) + text_of(result) + json.dumps(status.structured_content)
     assert "nmv_usr_" not in dumped
+
+
+async def test_over_budget_generation_is_sent_when_the_user_accepts(
+    server: MCPServer, sandbox: Sandbox, mode: str
+) -> None:
+    async def accept(context: Any, params: Any) -> ElicitResult:
+        return ElicitResult(action="accept", content={"send": True})
+
+    async with Client(server, mode=mode, elicitation_callback=accept) as client:
+        await client.call_tool("generate", {"prompt": "a video of a comet", "kind": "video"})  # 100 -> 0
+        result = await client.call_tool("generate", {"prompt": "an image of a comet", "kind": "image"})
+    # Sent because the user said yes; the backend then refuses for lack of credits, with the link.
+    assert result.is_error and "register?bind=" in text_of(result)
+    sent = [e for e in sandbox.journal("/run_sse") if e.kind == "request"]
+    assert len(sent) == 2
