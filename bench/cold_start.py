@@ -109,8 +109,9 @@ async def python_once(code: str) -> float:
 
 async def measure(bench: Bench) -> list[Figure]:
     """``scale.cold_runs`` of each, interleaved, after one untimed warm-up of each (disk cache)."""
-    await serve_once(bench, -1)
-    await python_once("import mcp")
+    if bench.scale.cold_runs > 1:  # warm the disk cache; a smoke run has no time for it
+        await serve_once(bench, -1)
+        await python_once("import mcp")
     serve: list[float] = []
     baseline: list[float] = []
     bare: list[float] = []

@@ -2,15 +2,14 @@
 
 Each user is a Service of its own (config, project and output folder: what twenty MCP servers of
 twenty people are), all in this process and event loop, against one backend. The baseline is the
-same flow run alone just before. The sandbox clocks (2 s generation, 3 s render) stand for the
-backend's work; media are encoded at a quarter of 1080p on the same two cores, so CPU contention
+same flow run alone just before. The sandbox clocks (2 s generation, 3 s render in a full run)
+stand for the backend's work; media are encoded at a quarter of 1080p on the same two cores, so CPU contention
 of the backend stand-in is part of the ratio.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Final
 
 import anyio
 
@@ -19,12 +18,12 @@ from bench.context import Bench
 from bench.report import Figure
 from bench.stats import median, percentile, ratio
 
-GENERATION_S: Final = 2.0
-RENDER_S: Final = 3.0
 
-
-async def run_flows(bench: Bench, count: int, label: str) -> tuple[float, list[float], list[str]]:
-    """``count`` flows at once: (wall seconds for all, each flow's seconds, errors)."""
+async def run_flows(
+    bench: Bench, count: int, label: str
+) -> tuple[float, float, float, list[float], list[str]]:
+    """``count`` flows at once: (wall seconds for all, CPU seconds of the users' process and of the
+    sandbox's meanwhile, each flow's seconds, errors)."""
     seconds: list[float] = []
     errors: list[str] = []
 
@@ -35,21 +34,26 @@ async def run_flows(bench: Bench, count: int, label: str) -> tuple[float, list[f
         except Exception as err:  # count every failure rather than stop at the first
             errors.append(f"flow {index}: {type(err).__name__}: {err}")
 
-    started = time.perf_counter()
+    started, cpu, sandbox_cpu = time.perf_counter(), time.process_time(), bench.process.cpu_seconds()
     async with anyio.create_task_group() as tasks:
         for index in range(count):
             tasks.start_soon(one, index)
-    return time.perf_counter() - started, seconds, errors
+    wall = time.perf_counter() - started
+    return wall, time.process_time() - cpu, bench.process.cpu_seconds() - sandbox_cpu, seconds, errors
 
 
 async def measure(bench: Bench) -> list[Figure]:
     """One flow alone, then ``scale.flows`` at once."""
     await bench.control(
-        bench.sandbox.configure, generation_seconds=GENERATION_S, render_seconds=RENDER_S, media_scale=0.25
+        bench.sandbox.configure,
+        generation_seconds=bench.scale.generation_s,
+        edit_seconds=bench.scale.generation_s / 4,  # the automatic BGM/title pass after a clip
+        render_seconds=bench.scale.flow_render_s,
+        media_scale=0.25,
     )
-    alone, _, alone_errors = await run_flows(bench, 1, "alone")
+    alone, alone_cpu, alone_sandbox, _, alone_errors = await run_flows(bench, 1, "alone")
     count = bench.scale.flows
-    total, each, errors = await run_flows(bench, count, "together")
+    total, cpu, sandbox_cpu, each, errors = await run_flows(bench, count, "together")
     errors = alone_errors + errors
     succeeded = len(each)
     failures = f"; errors: {'; '.join(errors[:3])}" if errors else ""
@@ -67,8 +71,17 @@ async def measure(bench: Bench) -> list[Figure]:
             met=succeeded == count and not errors,
             note=(
                 f"{succeeded}/{count} succeeded; per flow median {median(each):.2f} s, "
-                f"p90 {percentile(each, 0.9):.2f} s{failures}"
+                f"p90 {percentile(each, 0.9):.2f} s; CPU: users {cpu:.1f} s, sandbox {sandbox_cpu:.1f} s "
+                f"(one flow: {alone_cpu:.1f} s, {alone_sandbox:.1f} s){failures}"
             ),
-            details={"flow_seconds": each, "errors": errors, "alone_seconds": alone},
+            details={
+                "flow_seconds": each,
+                "errors": errors,
+                "alone_seconds": alone,
+                "cpu_seconds": cpu,
+                "alone_cpu_seconds": alone_cpu,
+                "sandbox_cpu_seconds": sandbox_cpu,
+                "alone_sandbox_cpu_seconds": alone_sandbox,
+            },
         )
     ]

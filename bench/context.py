@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any, TypeVar
 
 import anyio.to_thread
 
+from bench.processes import Server
 from free_generation_image.sandbox import SandboxControl
 
 T = TypeVar("T")
@@ -26,8 +28,11 @@ class Scale:
     stream_runs: int
     transfer_bytes: int
     transfer_runs: int
+    end_to_end: bool  # also one transfer pair through the sandbox itself
     cold_runs: int
     flows: int
+    generation_s: float  # the sandbox's generation clock (figures 1 and 8)
+    flow_render_s: float  # its render clock in figure 8
 
 
 FULL = Scale(
@@ -37,20 +42,26 @@ FULL = Scale(
     stream_events=100_000,
     stream_runs=3,
     transfer_bytes=200 * 2**20,
-    transfer_runs=2,
+    transfer_runs=3,
+    end_to_end=True,
     cold_runs=5,
     flows=20,
+    generation_s=2.0,
+    flow_render_s=3.0,
 )
 QUICK = Scale(
-    render_seconds=(0.7, 1.3, 2.1),
+    render_seconds=(0.3, 0.6, 0.9),
     requests=100,
-    tool_calls=100,
-    stream_events=5_000,
+    tool_calls=40,
+    stream_events=3_000,
     stream_runs=1,
-    transfer_bytes=8 * 2**20,
+    transfer_bytes=4 * 2**20,
     transfer_runs=1,
+    end_to_end=False,
     cold_runs=1,
-    flows=3,
+    flows=2,
+    generation_s=0.3,
+    flow_render_s=0.5,
 )
 
 
@@ -59,6 +70,7 @@ class Bench:
     """One run: the sandbox (in its own process), where to put files, how big to measure."""
 
     sandbox: SandboxControl
+    process: Server  # the sandbox's process
     workdir: Path
     scale: Scale
     quick: bool
@@ -72,7 +84,5 @@ class Bench:
         return await anyio.to_thread.run_sync(functools.partial(method, *args, **kwargs))
 
     def folder(self, name: str) -> Path:
-        """A fresh sub-folder of the scratch folder."""
-        path = self.workdir / name
-        path.mkdir(parents=True, exist_ok=False)
-        return path
+        """A new, empty sub-folder of the scratch folder, named after ``name``."""
+        return Path(tempfile.mkdtemp(prefix=f"{name}-", dir=self.workdir))

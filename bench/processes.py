@@ -7,8 +7,11 @@ import subprocess
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
+
+import psutil  # type: ignore[import-untyped]  # no stubs; not worth a dependency
 
 ROOT: Final = Path(__file__).resolve().parent.parent
 STOP_TIMEOUT: Final = 10.0
@@ -22,9 +25,26 @@ def child_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+@dataclass(frozen=True)
+class Server:
+    """A running ``bench.servers`` process: what it announced (its URL first) and its pid."""
+
+    announced: str
+    pid: int
+
+    @property
+    def url(self) -> str:
+        return self.announced.split()[0]
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the process has used so far."""
+        times = psutil.Process(self.pid).cpu_times()
+        return float(times.user + times.system)
+
+
 @contextmanager
-def server_process(*args: str) -> Iterator[str]:
-    """Run ``python -m bench.servers ARGS``; yield the line it announces (its URL); stop it on exit."""
+def server_process(*args: str) -> Iterator[Server]:
+    """Run ``python -m bench.servers ARGS``; yield it once it has announced its URL; stop it on exit."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "bench.servers", *args],
         stdout=subprocess.PIPE,
@@ -38,7 +58,7 @@ def server_process(*args: str) -> Iterator[str]:
         if not line:
             status = proc.wait()
             raise RuntimeError(f"bench.servers {args[0]} exited ({status}) before announcing its URL")
-        yield line
+        yield Server(line, proc.pid)
     finally:
         proc.terminate()
         try:

@@ -87,7 +87,10 @@ async def _until_submitted(bench: Bench, count: int) -> None:
 async def measure(bench: Bench) -> list[Figure]:
     """Export on three timelines at once, each render taking one of ``scale.render_seconds``."""
     durations = bench.scale.render_seconds
-    await bench.control(bench.sandbox.configure, generation_seconds=1.0, media_scale=0.25)
+    clock = bench.scale.generation_s
+    await bench.control(
+        bench.sandbox.configure, generation_seconds=clock, edit_seconds=clock / 4, media_scale=0.25
+    )
     returned: dict[int, tuple[float, str]] = {}
 
     async def export(index: int, service: Service) -> None:

@@ -39,27 +39,32 @@ Call = Callable[[], Awaitable[Any]]
 
 @dataclass(frozen=True)
 class Paired:
-    """Per-call latencies (µs) of two ways of doing the same thing, measured alternately."""
+    """Per-call latencies (µs) of two ways of doing the same thing, measured alternately, and this
+    process's CPU time per call (µs) of each block: the server runs elsewhere, so that is ours alone."""
 
     ours: list[float]
     base: list[float]
+    ours_cpu: list[float]
+    base_cpu: list[float]
 
 
 async def paired(ours: Call, base: Call, count: int) -> Paired:
     """``count`` calls of each, alternating blocks of :data:`BLOCK` (and which side goes first)."""
-    for _ in range(WARMUP):
+    for _ in range(min(WARMUP, count // 4)):
         await ours()
         await base()
-    result = Paired([], [])
+    result = Paired([], [], [], [])
     done = 0
     while done < count:
         size = min(BLOCK, count - done)
-        sides = [(ours, result.ours), (base, result.base)]
-        for call, samples in sides if (done // BLOCK) % 2 == 0 else reversed(sides):
+        sides = [(ours, result.ours, result.ours_cpu), (base, result.base, result.base_cpu)]
+        for call, samples, cpu in sides if (done // BLOCK) % 2 == 0 else reversed(sides):
+            cpu_started = time.process_time_ns()
             for _ in range(size):
                 started = time.perf_counter_ns()
                 await call()
                 samples.append((time.perf_counter_ns() - started) / 1000)
+            cpu.append((time.process_time_ns() - cpu_started) / 1000 / size)
         done += size
     return result
 
@@ -71,8 +76,12 @@ def _details(samples: Paired) -> dict[str, Any]:
             "median_us": median(values),
             "p90_us": percentile(values, 0.9),
             "mean_us": sum(values) / len(values),
+            "cpu_us_per_call": median(cpu),
         }
-        for side, values in (("ours", samples.ours), ("baseline", samples.base))
+        for side, values, cpu in (
+            ("ours", samples.ours, samples.ours_cpu),
+            ("baseline", samples.base, samples.base_cpu),
+        )
     }
 
 
@@ -115,7 +124,10 @@ async def measure_client(bench: Bench) -> list[Figure]:
             ratio_label="ours/bare",
             target=f"≤ {TARGET_CLIENT_RATIO:g}×",
             met=value <= TARGET_CLIENT_RATIO,
-            note=f"our layers add {ours_us - base_us:,.0f} µs per request",
+            note=(
+                f"our layers add {ours_us - base_us:,.0f} µs per request; client CPU per request "
+                f"{median(samples.ours_cpu):,.0f} µs ours vs {median(samples.base_cpu):,.0f} µs bare"
+            ),
             details=_details(samples),
         )
     ]

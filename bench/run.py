@@ -1,8 +1,8 @@
 """``python -m bench``: run every figure against a sandbox on loopback, print the table, save results.
 
-    python -m bench                      # the full run (~5 min): writes bench/results.json
+    python -m bench                      # the full run (3-4 min on 2 cores): writes bench/results.json
     python -m bench --quick              # a smoke run (seconds); writes nothing unless --results is given
-    python -m bench --only stream,cold   # some figures only
+    python -m bench --only stream,cold   # some figures only (not written unless --results is given)
     python -m bench --update-readme      # also put the table into bench/README.md
 
 Exit status 1 when a figure could not be measured, or (full runs) missed its target.
@@ -130,11 +130,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     with (
         tempfile.TemporaryDirectory(prefix="fgi-bench-") as workdir,
-        server_process("sandbox", json.dumps(SANDBOX_BASE)) as url,
+        server_process("sandbox", json.dumps(SANDBOX_BASE)) as sandbox,
     ):
-        control = SandboxControl(url, timeout=120)
+        control = SandboxControl(sandbox.url, timeout=120)
         try:
-            bench = Bench(control, Path(workdir), scale, args.quick)
+            bench = Bench(control, sandbox, Path(workdir), scale, args.quick)
             figures = anyio.run(run_figures, bench, names)
         finally:
             control.close()
@@ -147,7 +147,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for line in notes(figures):
         print(f"  {line}")
     print(f"machine: {machine_line(info, load_after)}; run took {seconds:.0f} s")
-    results = args.results or (None if args.quick else HERE / "results.json")
+    # Only a full run of every figure replaces the recorded results.
+    results = args.results or (None if args.quick or args.only else HERE / "results.json")
     if results is not None:
         document = results_document(
             figures,

@@ -64,8 +64,8 @@ async def timed_read(http: httpx2.AsyncClient, url: str, reader: Reader) -> tupl
 
 async def measure(bench: Bench) -> list[Figure]:
     """Read the stream ``scale.stream_runs`` times with each reader, alternating; median rates."""
-    with server_process("stream", str(bench.scale.stream_events)) as announced:
-        url, events, heartbeats = announced.split()
+    with server_process("stream", str(bench.scale.stream_events)) as server:
+        url, events, heartbeats = server.announced.split()
         expected = int(events) + int(heartbeats)
         readers: dict[str, Reader] = {"ours": ours, "bare": bare, "bare_json": bare_json}
         rates: dict[str, list[float]] = {name: [] for name in readers}

@@ -36,10 +36,30 @@ CREDITS_PATH: Final = "/api/credits/balance/simple"
 TIMEOUT: Final = httpx2.Timeout(300.0, connect=10.0)
 
 
-def peak_rss() -> int:
-    """This process's RSS high-water mark in bytes (the kernel's own record)."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak if sys.platform == "darwin" else peak * 1024  # Linux reports KiB
+class PeakRSS:
+    """This process's RSS high-water mark from a starting point on (bytes).
+
+    Linux keeps the mark in ``/proc/self/status`` (VmHWM) and resets it on request, so the peak is
+    exactly this operation's. ``getrusage`` cannot be reset, and after ``fork`` + ``exec`` it starts
+    from the parent's size; it is only the fallback elsewhere, and then may overstate the growth.
+    """
+
+    STATUS: Final = Path("/proc/self/status")
+
+    def __init__(self) -> None:
+        try:
+            Path("/proc/self/clear_refs").write_text("5")  # 5 = reset the peak to the current RSS
+            self.exact = True
+        except OSError:
+            self.exact = False
+
+    def peak(self) -> int:
+        if self.exact:
+            for line in self.STATUS.read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024  # kB
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return peak if sys.platform == "darwin" else peak * 1024  # Linux reports KiB
 
 
 def cpu_seconds() -> float:
@@ -51,11 +71,12 @@ async def measured(operation: Callable[[], Awaitable[int]]) -> dict[str, Any]:
     """Run ``operation`` (returning bytes moved); its wall time, CPU time and peak RSS growth."""
     gc.collect()
     rss_before = psutil.Process().memory_info().rss
+    mark = PeakRSS()
     cpu_before = cpu_seconds()
     started = time.perf_counter()
     moved = await operation()
     seconds = time.perf_counter() - started
-    peak = peak_rss()
+    peak = mark.peak()
     return {
         "seconds": seconds,
         "bytes": moved,
@@ -63,6 +84,7 @@ async def measured(operation: Callable[[], Awaitable[int]]) -> dict[str, Any]:
         "rss_before": rss_before,
         "peak_rss": peak,
         "rss_growth": max(0, peak - rss_before),
+        "peak_exact": mark.exact,
     }
 
 

@@ -340,7 +340,9 @@ class _Writer:
     def _check_type(self) -> None:
         kind = sniff(bytes(self._head))
         if self.expected is not None and (kind is None or kind not in self.expected):
-            sent = kind or self.content_type or "unrecognised data"
+            # The bytes decide: "expected png, sent image/png" would hide that the body was no PNG at all.
+            label = f" labelled {self.content_type}" if self.content_type else ""
+            sent = kind or f"unrecognised data{label}"
             if self.content_type in ("text/html", "application/json", "text/plain", "application/xml"):
                 sent = f"{self.content_type} (probably an error page)"
             want = "/".join(sorted(self.expected))

@@ -248,7 +248,8 @@ class JobRegistry:
             return self._live[job_id]
         record = self._load(f"jobs/{job_id}.json") if _valid_id(job_id) else None
         if record is None:
-            raise NotFound(f"No job {job_id!r}.", hint="Call status without a job id to list recent jobs.")
+            shown = job_id if len(job_id) <= 60 else job_id[:59] + "…"  # the caller's text: any length
+            raise NotFound(f"No job {shown!r}.", hint="Call status without a job id to list recent jobs.")
         return Job(record, self)
 
     def find_duplicate(self, dedupe_key: str, window: float) -> Job | None:

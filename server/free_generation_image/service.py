@@ -52,7 +52,7 @@ from free_generation_image.nemo.errors import (
     StreamDropped,
 )
 from free_generation_image.nemo.models import SessionState
-from free_generation_image.nemo.upload import check_file, check_urls
+from free_generation_image.nemo.upload import check_file, check_urls, is_text
 from free_generation_image.polling import PollPolicy
 from free_generation_image.projects import ProjectStore, SavedProject
 from free_generation_image.prompting import (
@@ -959,6 +959,10 @@ def _check_prompt(prompt: str) -> str:
     text = prompt.replace("\x00", "").strip()
     if not text:
         raise InvalidInput("The prompt is empty.", hint="Describe the image or video to make.")
+    if not is_text(text):  # undecodable argv bytes arrive as lone surrogates
+        raise InvalidInput(
+            "The prompt contains bytes that are not text.", hint="Type or paste it again as plain text."
+        )
     if len(text) > MAX_PROMPT_CHARS:
         raise InvalidInput(
             f"The prompt is too long ({len(text)} characters; the limit is {MAX_PROMPT_CHARS}).",

@@ -3,6 +3,8 @@ witnesses the tests share (what reached the backend, what was left on disk, wher
 
 from __future__ import annotations
 
+import socket
+import threading
 from collections.abc import AsyncIterator, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,9 +19,9 @@ from free_generation_image.service import Service
 
 # Milliseconds instead of minutes, small media; quota off so a module can create many users.
 FAST = SandboxConfig(
-    generation_seconds=0.25,
+    generation_seconds=0.15,
     edit_seconds=0.05,
-    render_seconds=0.25,
+    render_seconds=0.15,
     heartbeat_interval=0.05,
     media_scale=0.15,
     retry_after_seconds=0.2,
@@ -117,3 +119,39 @@ def occurrences(secret: str, texts: Iterable[tuple[str, str]]) -> list[str]:
 def dir_texts(*directories: Path) -> list[tuple[str, str]]:
     """``(path, content)`` of every file below the directories (bytes decoded leniently)."""
     return [(str(p), p.read_bytes().decode("utf-8", "replace")) for d in directories for p in files_under(d)]
+
+
+# ------------------------------------------------------------------------------ a silent peer
+class Silent:
+    """A TCP server that accepts connections and never answers: the worst backend there is."""
+
+    def __init__(self) -> None:
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self._sock.settimeout(0.05)
+        self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
+        self.accepted: list[socket.socket] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except TimeoutError:
+                continue
+            self.accepted.append(conn)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        for conn in self.accepted:
+            conn.close()
+        self._sock.close()
+
+
+@pytest.fixture
+def silent() -> Iterator[Silent]:
+    server = Silent()
+    yield server
+    server.close()

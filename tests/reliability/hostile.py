@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import uvicorn
 from PIL import Image
 from starlette.applications import Starlette
@@ -27,7 +28,7 @@ from starlette.routing import Route
 
 from free_generation_image.sandbox.runner import bind, url_of
 
-TOKEN = "nmv_usr_" + "h0st1le" * 6  # noqa: S105 - a fake token this fake backend hands out
+TOKEN = "nmv_usr_" + "h0st1le" * 6
 SESSION_ID = "5529798706024415232"
 TASK_ID = "task_hostile"
 
@@ -53,7 +54,7 @@ async def _endless() -> AsyncIterator[bytes]:
     chunk = bytes(64 * 1024)
     while True:
         yield chunk
-        await anyio.sleep(0)
+        await anyio.lowlevel.checkpoint()
 
 
 async def _slowly(data: bytes, pieces: int, gap: float) -> AsyncIterator[bytes]:

@@ -51,12 +51,17 @@ class LocalFile:
 def check_file(path: Path) -> LocalFile:
     """Refuse what the backend would refuse, before sending a byte (type, size, readability)."""
     name = path.name or str(path)
+    shown = str(path) if len(str(path)) <= 200 else str(path)[:199] + "…"  # a path can be any length
     try:
         info = path.stat()
     except FileNotFoundError:
-        raise InvalidInput(f"File not found: {path}.", hint="Check the path and try again.") from None
+        raise InvalidInput(f"File not found: {shown}.", hint="Check the path and try again.") from None
     except OSError as err:
-        raise InvalidInput(f"Cannot read {path}: {err.strerror or err}.", hint="Check the path.") from None
+        raise InvalidInput(f"Cannot read {shown}: {err.strerror or err}.", hint="Check the path.") from None
+    except ValueError:  # a NUL, or a lone surrogate the file system cannot encode: no such file exists
+        raise InvalidInput(f"Not a usable file path: {shown!r}.", hint="Check the path.") from None
+    if not is_text(name):  # an undecodable name cannot go into the multipart header
+        raise InvalidInput(f"The file name {name!r} is not valid text.", hint="Rename it and try again.")
     if not stat.S_ISREG(info.st_mode):
         raise InvalidInput(
             f"{path} is not a regular file.", hint="Upload a media file, not a folder or device."
@@ -83,12 +88,21 @@ def check_urls(urls: Sequence[str]) -> list[str]:
     if not urls:
         raise InvalidInput("No URL to upload.", hint="Give at least one http(s) link.")
     for url in urls:
-        if not isinstance(url, str) or not is_http_url(url.strip()):
+        if not isinstance(url, str) or not is_text(url) or not is_http_url(url.strip()):
             raise InvalidInput(
                 f"Not an http(s) URL: {str(url)[:200]!r}.",
                 hint=f"Give http or https links to media files ({ACCEPTED_FORMATS}).",
             )
     return [url.strip() for url in urls]
+
+
+def is_text(text: str) -> bool:
+    """False for strings holding lone surrogates (undecodable bytes from argv or a file system)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _form_value(value: str) -> str:
