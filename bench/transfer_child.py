@@ -4,7 +4,8 @@
     python -m bench.transfer_child download bare --api URL --source FILE_URL --dir DIR
 
 ``ours`` goes through the product's code (``NemoClient.upload_files``; ``Service._download``, which
-every export and generated file uses); ``bare`` is the plain streaming httpx2 equivalent. Both first
+every export and generated file uses); ``bare`` is the plain streaming httpx2 equivalent, and
+``durable`` (downloads) the same plus the fsync that a crash-safe save needs. Each first
 make one small request, so the connection is open and imports are done before measuring.
 The token comes from the environment only: never on a command line.
 """
@@ -149,7 +150,7 @@ async def download_ours(args: argparse.Namespace) -> dict[str, Any]:
         return await measured(download)
 
 
-async def download_bare(args: argparse.Namespace) -> dict[str, Any]:
+async def download_bare(args: argparse.Namespace, *, durable: bool = False) -> dict[str, Any]:
     async with httpx2.AsyncClient(timeout=TIMEOUT) as http:
         (await http.get(args.api + CREDITS_PATH, headers=_bare_headers())).raise_for_status()
 
@@ -161,9 +162,16 @@ async def download_bare(args: argparse.Namespace) -> dict[str, Any]:
                     async for chunk in response.aiter_bytes():
                         out.write(chunk)
                         moved += len(chunk)
+                    if durable:  # what a save that survives a crash needs, as ours does
+                        out.flush()
+                        os.fsync(out.fileno())
             return moved
 
         return await measured(download)
+
+
+async def download_durable(args: argparse.Namespace) -> dict[str, Any]:
+    return await download_bare(args, durable=True)
 
 
 OPERATIONS: Final = {
@@ -171,13 +179,14 @@ OPERATIONS: Final = {
     ("upload", "bare"): upload_bare,
     ("download", "ours"): download_ours,
     ("download", "bare"): download_bare,
+    ("download", "durable"): download_durable,
 }
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.transfer_child")
     p.add_argument("operation", choices=["upload", "download"])
-    p.add_argument("arm", choices=["ours", "bare"])
+    p.add_argument("arm", choices=["ours", "bare", "durable"])
     p.add_argument("--api", required=True, help="the sandbox's URL")
     p.add_argument("--session", default="", help="session to upload into")
     p.add_argument("--source", required=True, help="file to upload, or URL to download")

@@ -38,7 +38,7 @@ MP4_HEAD: Final = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2"
 FILL_CHUNK: Final = 4 * MIB
 PLACEHOLDER_TOKEN: Final = "nmv_usr_placeholder"  # the transfer server checks no token
 
-Arm = Literal["ours", "bare"]
+Arm = Literal["ours", "bare", "durable"]
 Runs = dict[Arm, list[dict[str, Any]]]
 Prepare = Callable[[], Awaitable[tuple[str, list[str]]]]  # -> (token, child arguments) of one run
 
@@ -68,12 +68,18 @@ async def child(
     return result
 
 
-async def alternate(bench: Bench, operation: str, api: str, prepare: Prepare, runs: int) -> Runs:
-    """``runs`` children per side, alternating which side goes first."""
-    out: Runs = {"ours": [], "bare": []}
+async def alternate(
+    bench: Bench,
+    operation: str,
+    api: str,
+    prepare: Prepare,
+    runs: int,
+    arms: tuple[Arm, ...] = ("ours", "bare"),
+) -> Runs:
+    """``runs`` children per arm, the order reversed every other run."""
+    out: Runs = {arm: [] for arm in arms}
     for run in range(runs):
-        order: tuple[Arm, Arm] = ("ours", "bare") if run % 2 == 0 else ("bare", "ours")
-        for arm in order:
+        for arm in arms if run % 2 == 0 else tuple(reversed(arms)):
             token, args = await prepare()
             out[arm].append(await child(bench, operation, arm, api, token, args))
     return out
@@ -92,6 +98,9 @@ def rows(
         f"client CPU {ours_cpu:.2f} s ours vs {bare_cpu:.2f} s bare; "
         f"{size / ours_s:.0f} MiB/s ours vs {size / bare_s:.0f} MiB/s bare"
     )
+    if "durable" in runs:
+        durable_s = median([r["seconds"] for r in runs["durable"]])
+        note += f"; bare + fsync (crash-safe, as ours): {durable_s:.2f} s"
     if end_to_end is not None:
         ours_e2e, bare_e2e = (end_to_end[arm][0]["seconds"] for arm in ("ours", "bare"))
         note += f"; through the sandbox itself: {ours_e2e:.2f} s ours vs {bare_e2e:.2f} s bare"
@@ -166,7 +175,9 @@ async def measure_download(bench: Bench) -> list[Figure]:
         async def from_server() -> tuple[str, list[str]]:
             return PLACEHOLDER_TOKEN, ["--source", url]
 
-        runs = await alternate(bench, "download", server.url, from_server, bench.scale.transfer_runs)
+        runs = await alternate(
+            bench, "download", server.url, from_server, bench.scale.transfer_runs, ("ours", "bare", "durable")
+        )
     end_to_end = None
     if bench.scale.end_to_end:
         token, cdn_url = await _into_sandbox(bench, path)

@@ -61,3 +61,31 @@ def test_skill_metadata_is_parsed_from_our_skill_md() -> None:
     assert "generate" in SKILL.section("How to use the tools")
     meta = parse_skill_md('---\nname: x\nmetadata: {"version": "1.2.3"}\n---\n## A\none\n## B\ntwo\n')
     assert (meta.version, meta.section("b")) == ("1.2.3", "two")
+
+
+@pytest.mark.anyio
+async def test_lock_serialises_holders_and_survives_a_stale_lock(tmp_path: Path) -> None:
+    import anyio
+
+    store = Store(tmp_path / "cfg")
+    order: list[str] = []
+
+    async def hold(name: str) -> None:
+        async with store.lock("token"):
+            order.append(f"{name}+")
+            await anyio.sleep(0.1)
+            order.append(f"{name}-")
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(hold, "a")
+        await anyio.sleep(0.02)
+        tg.start_soon(hold, "b")
+    assert order == ["a+", "a-", "b+", "b-"]
+    assert not store.path(".token.lock").exists()
+
+    stale = store.path(".token.lock")
+    stale.write_text("12345")
+    os.utime(stale, (0, 0))  # left by a process that crashed long ago
+    with anyio.fail_after(2):
+        async with store.lock("token"):
+            pass

@@ -187,7 +187,7 @@ class Service:
         return saved.public() if saved else None
 
     async def _project(self, *, new: bool = False, language_hint: str = "") -> SavedProject:
-        async with self._project_lock:
+        async with self._project_lock, self.store.lock("project"):  # also against other processes
             saved = None if new else self.projects.load()
             if saved is None:
                 saved = await self._create_project(language_hint)

@@ -39,6 +39,8 @@ async def test_download_streams_the_file(backend: FakeBackend, make_client: Make
     assert length == len(VIDEO)
     [request] = backend.requests
     assert "authorization" not in request.headers  # the token never goes to a media host
+    assert not [name for name in request.headers if name.startswith("x-skill-")]  # nor our attribution
+    assert request.headers["user-agent"].startswith("free-generation-image/")
     assert request.url.params["sig"] == "abc"
 
 

@@ -119,12 +119,6 @@ async def test_two_servers_on_one_config_dir_keep_every_file_valid(
     assert failures == []  # they take turns replacing project.json, yet every call succeeds
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Token refresh is single-flight per process only: two servers starting together on one config "
-    "dir each fetch an anonymous token (two users), then keep replacing each other's project in "
-    "project.json. Needs a cross-process lock around the token fetch (e.g. a lock file in the config dir).",
-)
 async def test_two_servers_starting_together_share_one_token_and_one_project(
     settings: Settings, sandbox: Sandbox
 ) -> None:

@@ -110,7 +110,12 @@ class Auth:
             if cached is not None:
                 self._current = cached
                 return cached
-            return await self._fetch_anonymous()
+            async with self._store.lock("token"):  # another process may be fetching one right now
+                cached = self._load_cached()
+                if cached is not None:
+                    self._current = cached
+                    return cached
+                return await self._fetch_anonymous()
 
     async def refresh(self, stale: Credential) -> Credential:
         """Replace a token the backend refused; callers that saw the same token share one refresh."""
@@ -120,12 +125,13 @@ class Auth:
             current = self._current
             if current is not None and current.token != stale.token and current.fresh(self._clock()):
                 return current  # another caller already refreshed
-            cached = self._load_cached()
-            if cached is not None and cached.token != stale.token:
-                self._current = cached  # another process refreshed
-                return cached
-            log.info("the anonymous token was refused; requesting a new one")
-            return await self._fetch_anonymous()
+            async with self._store.lock("token"):
+                cached = self._load_cached()
+                if cached is not None and cached.token != stale.token:
+                    self._current = cached  # another process refreshed
+                    return cached
+                log.info("the anonymous token was refused; requesting a new one")
+                return await self._fetch_anonymous()
 
     async def authorized(self, send: Callable[[str], Awaitable[T]]) -> T:
         """Run ``send(token)``; on a token refusal get a new token once and run it again.

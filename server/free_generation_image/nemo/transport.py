@@ -180,7 +180,7 @@ class Transport:
                 url,
                 json=json,
                 content=body() if body is not None else None,
-                headers=self._request_headers(token, headers, json is not None),
+                headers=self._request_headers(token, headers, json is not None, to_api=self._is_api(url)),
                 timeout=http_timeout if http_timeout is not None else JSON_TIMEOUT,
             )
 
@@ -212,10 +212,14 @@ class Transport:
             status=response.status_code,
         )
 
+    def _is_api(self, url: str) -> bool:
+        return url == self.api_url or url.startswith(self.api_url + "/")
+
     def _request_headers(
-        self, token: str | None, extra: Mapping[str, str] | None, is_json: bool
+        self, token: str | None, extra: Mapping[str, str] | None, is_json: bool, *, to_api: bool = True
     ) -> dict[str, str]:
-        headers = dict(self._headers())
+        # Media hosts (CDN links the backend hands out) get no attribution headers: only the API needs them.
+        headers = dict(self._headers()) if to_api else {"User-Agent": self._headers().get("User-Agent", "")}
         headers["Accept"] = "application/json"
         if is_json:
             headers["Content-Type"] = "application/json"
