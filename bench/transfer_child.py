@@ -63,9 +63,10 @@ class PeakRSS:
         return peak if sys.platform == "darwin" else peak * 1024  # Linux reports KiB
 
 
-def cpu_seconds() -> float:
+def cpu_seconds() -> tuple[float, float]:
+    """(user, system) CPU seconds of this process so far."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+    return usage.ru_utime, usage.ru_stime
 
 
 async def measured(operation: Callable[[], Awaitable[int]]) -> dict[str, Any]:
@@ -73,15 +74,18 @@ async def measured(operation: Callable[[], Awaitable[int]]) -> dict[str, Any]:
     gc.collect()
     rss_before = psutil.Process().memory_info().rss
     mark = PeakRSS()
-    cpu_before = cpu_seconds()
+    user_before, system_before = cpu_seconds()
     started = time.perf_counter()
     moved = await operation()
     seconds = time.perf_counter() - started
     peak = mark.peak()
+    user, system = cpu_seconds()
     return {
         "seconds": seconds,
         "bytes": moved,
-        "cpu_seconds": cpu_seconds() - cpu_before,
+        "cpu_seconds": user - user_before + system - system_before,
+        "cpu_user_seconds": user - user_before,
+        "cpu_system_seconds": system - system_before,
         "rss_before": rss_before,
         "peak_rss": peak,
         "rss_growth": max(0, peak - rss_before),

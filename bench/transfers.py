@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -59,9 +60,14 @@ async def child(
     bench: Bench, operation: str, arm: Arm, api: str, token: str, args: list[str]
 ) -> dict[str, Any]:
     """Run one ``transfer_child`` measurement against ``api`` and return what it printed."""
+    folder = bench.folder(f"{operation}-{arm}")
     command = [sys.executable, "-m", "bench.transfer_child", operation, arm, "--api", api, *args]
-    command += ["--dir", str(bench.folder(f"{operation}-{arm}"))]
+    command += ["--dir", str(folder)]
+    # Dirty pages left by the previous child would throttle this one's writes (the kernel makes
+    # writers pay for writeback past its dirty limit): start each from a clean page cache.
+    await anyio.to_thread.run_sync(os.sync)
     done = await anyio.run_process(command, cwd=ROOT, env=child_env({"NEMO_TOKEN": token}), check=False)
+    await anyio.to_thread.run_sync(shutil.rmtree, folder)
     if done.returncode != 0:
         raise RuntimeError(f"{operation} {arm} child failed:\n{done.stderr.decode(errors='replace')[-2000:]}")
     result: dict[str, Any] = json.loads(done.stdout.decode().strip().splitlines()[-1])

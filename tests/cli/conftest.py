@@ -9,10 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from free_generation_image.sandbox import Sandbox, SandboxConfig, run_sandbox
+from free_generation_image.sandbox import Sandbox, SandboxConfig
 from tests.cli.helpers import Cli, Outcome, run_main
 
+
 # Fast clocks and small media: the CLI's behaviour is under test, not the sandbox's pace.
+@pytest.fixture(scope="module")
+def sandbox_config() -> SandboxConfig:
+    return FAST
+
+
 FAST = SandboxConfig(
     generation_seconds=0.3,
     edit_seconds=0.1,
@@ -21,19 +27,6 @@ FAST = SandboxConfig(
     media_scale=0.25,
     quota_enabled=False,
 )
-
-
-@pytest.fixture(scope="module")
-def module_sandbox() -> Iterator[Sandbox]:
-    with run_sandbox(FAST) as sb:
-        yield sb
-
-
-@pytest.fixture
-def sandbox(module_sandbox: Sandbox) -> Sandbox:
-    """The module's sandbox, reset for each test: fast settings, no users, faults or journal."""
-    module_sandbox.reset()
-    return module_sandbox
 
 
 @pytest.fixture

@@ -14,10 +14,16 @@ import pytest
 
 from free_generation_image.config import Settings
 from free_generation_image.polling import PollPolicy
-from free_generation_image.sandbox import JournalEntry, Sandbox, SandboxConfig, run_sandbox
+from free_generation_image.sandbox import JournalEntry, Sandbox, SandboxConfig
 from free_generation_image.service import Service
 
+
 # Milliseconds instead of minutes, small media; quota off so a module can create many users.
+@pytest.fixture(scope="module")
+def sandbox_config() -> SandboxConfig:
+    return FAST
+
+
 FAST = SandboxConfig(
     generation_seconds=0.15,
     edit_seconds=0.05,
@@ -36,31 +42,6 @@ FAST_RECOVERY = (1.5, 2.5, 2.5, 2.5, 2.5)
 
 async def fast_sleep(seconds: float) -> None:
     await anyio.sleep(seconds / SPEEDUP)
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture(scope="module")
-def module_sandbox() -> Iterator[Sandbox]:
-    with run_sandbox(FAST) as sb:
-        yield sb
-
-
-@pytest.fixture
-def sandbox(module_sandbox: Sandbox) -> Sandbox:
-    """The module's sandbox, reset: FAST settings, no users, sessions, faults or journal."""
-    module_sandbox.reset()
-    return module_sandbox
-
-
-@pytest.fixture
-def settings(sandbox: Sandbox, tmp_path: Path) -> Settings:
-    return Settings.from_env(
-        {}, api_url=sandbox.url, config_dir=tmp_path / "config", output_dir=tmp_path / "out"
-    )
 
 
 def make_service(settings: Settings, **kwargs: Any) -> Service:

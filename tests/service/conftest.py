@@ -1,40 +1,18 @@
-"""A sandbox on loopback per test and a Service pointed at it, with waits shrunk."""
+"""A Service on the shared sandbox (tests/conftest.py), with its waits shrunk; journal helpers."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
 from free_generation_image.config import Settings
 from free_generation_image.polling import PollPolicy
-from free_generation_image.sandbox import Sandbox, SandboxConfig, run_sandbox
+from free_generation_image.sandbox import Sandbox
 from free_generation_image.service import Service
 
-FAST = {
-    "generation_seconds": 0.3,
-    "edit_seconds": 0.1,
-    "render_seconds": 0.4,
-    "heartbeat_interval": 0.05,
-    "media_scale": 0.25,
-    "retry_after_seconds": 1.0,
-}
 FAST_POLL = PollPolicy(first_delay=0.05, min_delay=0.05, give_up_after=30)
-
-
-@pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    with run_sandbox(SandboxConfig(**FAST)) as sb:  # type: ignore[arg-type]
-        yield sb
-
-
-@pytest.fixture
-def settings(sandbox: Sandbox, tmp_path: Path) -> Settings:
-    return Settings.from_env(
-        {}, api_url=sandbox.url, config_dir=tmp_path / "config", output_dir=tmp_path / "out"
-    )
 
 
 def make_service(settings: Settings, **kwargs: Any) -> Service:
