@@ -309,14 +309,7 @@ def build_server(
         result = await _call(
             lambda: _service(ctx).status(job_id, wait_seconds=_wait(wait_seconds), on_progress=_progress(ctx))
         )
-        media = (
-            result.generate.media
-            if result.generate
-            else [result.export.file]
-            if result.export and result.export.file
-            else []
-        )
-        return await _result(result, result.text(), media)
+        return await _result(result, result.text(), result.saved_files())
 
     @mcp.tool(
         title="Export video or still",
@@ -375,14 +368,7 @@ def build_server(
         result = await _call(
             lambda: _service(ctx).chat(message, wait_seconds=_wait(wait_seconds), on_progress=_progress(ctx))
         )
-        media = (
-            result.generate.media
-            if result.generate
-            else [result.export.file]
-            if result.export and result.export.file
-            else []
-        )
-        return await _result(result, result.text(), media)
+        return await _result(result, result.text(), result.saved_files())
 
     def _register_resource(ext: str, mime: str) -> None:
         @mcp.resource(

@@ -174,6 +174,9 @@ class StatusResult(BaseModel):
     export: ExportResult | None = None
     error: str | None = Field(None, description="Why the job failed, with what to do")
 
+    def saved_files(self) -> list[MediaFile]:
+        return _saved(self.generate, self.export)
+
     def text(self) -> str:
         if self.generate is not None:
             return self.generate.text()
@@ -224,6 +227,16 @@ class ChatResult(BaseModel):
     upload: UploadResult | None = None
     cancel: CancelResult | None = None
 
+    def saved_files(self) -> list[MediaFile]:
+        return _saved(self.generate, self.export)
+
     def text(self) -> str:
         inner = self.generate or self.export or self.credits or self.status or self.upload or self.cancel
         return inner.text() if inner is not None else ""
+
+
+def _saved(generate: GenerateResult | None, export: ExportResult | None) -> list[MediaFile]:
+    """Files a nested generate/export result saved (what a host should preview and link)."""
+    if generate is not None:
+        return list(generate.media)
+    return [export.file] if export is not None and export.file is not None else []
