@@ -29,7 +29,8 @@ async def run_flows(
 
     async def one(index: int) -> None:
         try:
-            async with flows.user_service(bench.url, bench.folder(f"{label}-{index}")) as service:
+            folder = bench.folder(f"{label}-{index}")
+            async with flows.user_service(bench.url, folder, poll_policy=bench.scale.poll_policy) as service:
                 seconds.append((await flows.generate_and_export(service, index)).seconds)
         except Exception as err:  # count every failure rather than stop at the first
             errors.append(f"flow {index}: {type(err).__name__}: {err}")

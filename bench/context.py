@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import anyio.to_thread
 
 from bench.processes import Server
+from free_generation_image.polling import PollPolicy
 from free_generation_image.sandbox import SandboxControl
 
 T = TypeVar("T")
@@ -28,11 +29,12 @@ class Scale:
     stream_runs: int
     transfer_bytes: int
     transfer_runs: int
-    end_to_end: bool  # also one transfer pair through the sandbox itself
+    references: bool  # extra reference runs in figures 5-6: through the sandbox, bare + fsync
     cold_runs: int
     flows: int
     generation_s: float  # the sandbox's generation clock (figures 1 and 8)
     flow_render_s: float  # its render clock in figure 8
+    poll_policy: PollPolicy | None  # None: the production one (figures 1 and 8 measure it)
 
 
 FULL = Scale(
@@ -43,11 +45,12 @@ FULL = Scale(
     stream_runs=3,
     transfer_bytes=200 * 2**20,
     transfer_runs=3,
-    end_to_end=True,
+    references=True,
     cold_runs=5,
     flows=20,
     generation_s=2.0,
     flow_render_s=3.0,
+    poll_policy=None,
 )
 QUICK = Scale(
     render_seconds=(0.3, 0.6, 0.9),
@@ -57,11 +60,12 @@ QUICK = Scale(
     stream_runs=1,
     transfer_bytes=4 * 2**20,
     transfer_runs=1,
-    end_to_end=False,
+    references=False,
     cold_runs=1,
     flows=2,
     generation_s=0.3,
     flow_render_s=0.5,
+    poll_policy=PollPolicy(first_delay=0.2, min_delay=0.1),  # a smoke run's renders take < 1 s
 )
 
 
@@ -73,7 +77,6 @@ class Bench:
     process: Server  # the sandbox's process
     workdir: Path
     scale: Scale
-    quick: bool
 
     @property
     def url(self) -> str:

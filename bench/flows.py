@@ -10,6 +10,7 @@ from pathlib import Path
 
 from free_generation_image.config import Settings
 from free_generation_image.models import ExportResult, GenerateResult
+from free_generation_image.polling import PollPolicy
 from free_generation_image.service import Service
 
 PROMPTS = (
@@ -29,9 +30,11 @@ def settings_for(url: str, folder: Path, token: str | None = None) -> Settings:
 
 
 @asynccontextmanager
-async def user_service(url: str, folder: Path, token: str | None = None) -> AsyncIterator[Service]:
-    """A running Service with the production poll policy and recovery schedule."""
-    async with Service(settings_for(url, folder, token)) as service:
+async def user_service(
+    url: str, folder: Path, *, token: str | None = None, poll_policy: PollPolicy | None = None
+) -> AsyncIterator[Service]:
+    """A running Service: the production poll policy (unless given) and recovery schedule."""
+    async with Service(settings_for(url, folder, token), poll_policy=poll_policy) as service:
         yield service
 
 

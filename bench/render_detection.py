@@ -100,8 +100,11 @@ async def measure(bench: Bench) -> list[Figure]:
             raise RuntimeError(f"export {index} ended {result.status}")
 
     async with AsyncExitStack() as stack:
+        policy = bench.scale.poll_policy
         services = [
-            await stack.enter_async_context(flows.user_service(bench.url, bench.folder(f"render-{i}")))
+            await stack.enter_async_context(
+                flows.user_service(bench.url, bench.folder(f"render-{i}"), poll_policy=policy)
+            )
             for i in range(len(durations))
         ]
         async with anyio.create_task_group() as tasks:

@@ -124,6 +124,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         names = selected(args.only)
     except ValueError as err:
         parser().error(str(err))
+    if args.update_readme and (args.quick or args.only):
+        parser().error("--update-readme records a full run: drop --quick and --only")
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr)
     scale = QUICK if args.quick else FULL
     load_before = os.getloadavg()
@@ -134,7 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ):
         control = SandboxControl(sandbox.url, timeout=120)
         try:
-            bench = Bench(control, sandbox, Path(workdir), scale, args.quick)
+            bench = Bench(control, sandbox, Path(workdir), scale)
             figures = anyio.run(run_figures, bench, names)
         finally:
             control.close()

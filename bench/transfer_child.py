@@ -5,8 +5,8 @@
 
 ``ours`` goes through the product's code (``NemoClient.upload_files``; ``Service._download``, which
 every export and generated file uses); ``bare`` is the plain streaming httpx2 equivalent, and
-``durable`` (downloads) the same plus the fsync that a crash-safe save needs. Each first
-make one small request, so the connection is open and imports are done before measuring.
+``durable`` (downloads) the same plus the fsync that a crash-safe save needs. Each first makes one
+small request, so the connection is open and imports are done before measuring.
 The token comes from the environment only: never on a command line.
 """
 

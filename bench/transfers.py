@@ -160,7 +160,7 @@ async def measure_upload(bench: Bench) -> list[Figure]:
 
         runs = await alternate(bench, "upload", server.url, to_server, bench.scale.transfer_runs)
     end_to_end = None
-    if bench.scale.end_to_end:
+    if bench.scale.references:
 
         async def to_sandbox() -> tuple[str, list[str]]:
             # The sandbox keeps uploads in memory: each run gets an empty one, not a fuller process.
@@ -181,11 +181,10 @@ async def measure_download(bench: Bench) -> list[Figure]:
         async def from_server() -> tuple[str, list[str]]:
             return PLACEHOLDER_TOKEN, ["--source", url]
 
-        runs = await alternate(
-            bench, "download", server.url, from_server, bench.scale.transfer_runs, ("ours", "bare", "durable")
-        )
+        arms: tuple[Arm, ...] = ("ours", "bare", "durable") if bench.scale.references else ("ours", "bare")
+        runs = await alternate(bench, "download", server.url, from_server, bench.scale.transfer_runs, arms)
     end_to_end = None
-    if bench.scale.end_to_end:
+    if bench.scale.references:
         token, cdn_url = await _into_sandbox(bench, path)
 
         async def from_sandbox() -> tuple[str, list[str]]:
