@@ -207,6 +207,9 @@ def build_server(
         instructions=instructions(),
         lifespan=lifespan,
         website_url=str(SKILL.metadata.get("openclaw", {}).get("homepage") or "") or None,
+        # The CLI configures logging for `serve`; an embedder calling build_server() gets quiet defaults
+        # rather than a line (with signed media URLs) per backend request.
+        log_level="WARNING",
     )
 
     @mcp.tool(

@@ -147,8 +147,9 @@ class NemoClient:
 
     def set_client_name(self, name: str | None) -> None:
         """The MCP client's name, used for ``X-Skill-Platform`` when nothing more specific is known."""
-        self._client_name = name
-        self._headers = None
+        if name != self._client_name:  # called on every tool call: keep the cached headers
+            self._client_name = name
+            self._headers = None
 
     def _attribution(self) -> dict[str, str]:
         if self._headers is None:
