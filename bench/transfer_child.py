@@ -3,7 +3,7 @@
     NEMO_TOKEN=... python -m bench.transfer_child upload ours --api URL --session SID --source FILE --dir DIR
     python -m bench.transfer_child download bare --api URL --source FILE_URL --dir DIR
 
-``ours`` goes through the product's code (``NemoClient.upload_files``; ``Service._download``, which
+``ours`` goes through the product's code (``NemoClient.upload_files``; ``MediaSaver.save``, which
 every export and generated file uses); ``bare`` is the plain streaming httpx2 equivalent, and
 ``durable`` (downloads) the same plus the fsync that a crash-safe save needs. Each first makes one
 small request, so the connection is open and imports are done before measuring.
@@ -28,9 +28,10 @@ import httpx2
 import psutil  # type: ignore[import-untyped]  # no stubs; not worth a dependency
 
 from free_generation_image.config import Settings
+from free_generation_image.files import VIDEO_KINDS
 from free_generation_image.nemo.client import NemoClient
 from free_generation_image.nemo.identity import attribution_headers
-from free_generation_image.service import VIDEO_KINDS, Service
+from free_generation_image.service import Service
 from free_generation_image.store import Store
 
 CREDITS_PATH: Final = "/api/credits/balance/simple"
@@ -148,7 +149,7 @@ async def download_ours(args: argparse.Namespace) -> dict[str, Any]:
 
         async def download() -> int:
             meta = {"source_url": args.source}
-            saved = await service._download(args.source, "bench-download", VIDEO_KINDS, args.dir, meta)
+            saved = await service.media.save(args.source, "bench-download", VIDEO_KINDS, args.dir, meta)
             return saved.size
 
         return await measured(download)

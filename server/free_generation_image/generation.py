@@ -172,24 +172,26 @@ async def _frozen_credits(client: NemoClient) -> int | None:
         return None
 
 
-def reply_and_suggestions(turn: Turn, diff: timeline.StateDiff) -> tuple[str, list[str], bool]:
-    """The user-facing reply (GUI talk translated), suggested next steps, and whether to show the timeline."""
+def reply_and_suggestions(turn: Turn, diff: timeline.StateDiff) -> tuple[str, list[str]]:
+    """The user-facing reply (GUI talk translated) and the suggested next steps.
+
+    Read-only actions the agent points at (look at the timeline, preview) need no step: every result
+    already carries the timeline summary. Spending or long ones (export, regenerate) become suggestions,
+    never actions taken silently.
+    """
     texts = turn.reply_texts
     suggestions: list[str] = []
-    show_timeline = False
     if texts:
         translated = gui.translate("\n\n".join(texts))
         reply = translated.text
         for action in translated.actions:
-            if action.immediate:
-                show_timeline = True
-            elif action.label not in suggestions:
+            if not action.immediate and action.label not in suggestions:
                 suggestions.append(action.label)
     elif diff.changed:
         reply = "The agent finished without a message; here is what changed in the project."
     else:
         reply = "The agent finished without a message and the project did not change."
-    return reply, suggestions, show_timeline
+    return reply, suggestions
 
 
 __all__ = [

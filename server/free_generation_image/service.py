@@ -12,11 +12,9 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
-from urllib.parse import quote
 
 import anyio
 import httpx2
@@ -24,6 +22,7 @@ from anyio.abc import TaskGroup
 
 from free_generation_image import files, router
 from free_generation_image.config import Settings
+from free_generation_image.downloads import MediaSaver
 from free_generation_image.errors import FGIError, InvalidInput, NotFound, NotReady
 from free_generation_image.exporting import render
 from free_generation_image.generation import Turn, recover, reply_and_suggestions, stream_turn
@@ -35,14 +34,13 @@ from free_generation_image.models import (
     ExportResult,
     GenerateResult,
     JobSummary,
-    MediaFile,
     Project,
     StatusResult,
     UploadedItem,
     UploadResult,
 )
 from free_generation_image.nemo import timeline
-from free_generation_image.nemo.client import Download, NemoClient
+from free_generation_image.nemo.client import NemoClient
 from free_generation_image.nemo.errors import (
     BackendUnavailable,
     BadResponse,
@@ -63,25 +61,12 @@ from free_generation_image.prompting import (
     estimate_cost,
     prompt_key,
 )
-from free_generation_image.skillmeta import SKILL
 from free_generation_image.store import Store
 
 log = logging.getLogger(__name__)
 
 MAX_PROMPT_CHARS = 8000
 MAX_WAIT_SECONDS = 600.0
-MAX_DOWNLOAD_BYTES = 2 * 1024**3
-IMAGE_KINDS = frozenset({"png", "jpeg", "webp", "gif"})
-VIDEO_KINDS = frozenset({"mp4", "mov", "webm"})
-MIME = {
-    "png": "image/png",
-    "jpeg": "image/jpeg",
-    "webp": "image/webp",
-    "gif": "image/gif",
-    "mp4": "video/mp4",
-    "mov": "video/quicktime",
-    "webm": "video/webm",
-}
 PROJECT_GONE_NOTE = (
     "The previous project could not be reached any more (for example after a new anonymous token), so a new "
     "project was started; the earlier timeline was not carried over."
@@ -90,15 +75,6 @@ PROJECT_GONE_NOTE = (
 
 class LikelyOverBudget(InsufficientCredits):
     """Raised before sending when a generation probably costs more than the available credits."""
-
-
-def resource_uri_for(output_dir: Path, path: Path) -> str | None:
-    """``fgi://output/<relative path>`` for files inside the output dir (what the MCP server serves)."""
-    try:
-        rel = path.resolve().relative_to(output_dir.resolve())
-    except ValueError:
-        return None
-    return "fgi://output/" + quote(rel.as_posix())
 
 
 def _error_dict(err: FGIError) -> dict[str, str]:
@@ -146,6 +122,7 @@ class Service:
             self.client.stream_idle_timeout = stream_idle_timeout
         if stream_max_seconds is not None:
             self.client.stream_max_seconds = stream_max_seconds
+        self.media = MediaSaver(self.client, settings.output_dir)
         self.jobs = JobRegistry(self.store, settings.api_url)
         self.projects = ProjectStore(self.store, settings.api_url)
         self.recovery_delays = tuple(recovery_delays)
@@ -410,15 +387,19 @@ class Service:
             notes.append(
                 f"The agent reported a problem at the end ({turn.errors[-1]}), but the project changed."
             )
-        reply, suggestions, _show = reply_and_suggestions(turn, diff)
+        reply, suggestions = reply_and_suggestions(turn, diff)
         job.update(Progress(message="saving generated media"))
         prompt = str(job.record.params.get("prompt", ""))
         credits_after: int | None = None
         with contextlib.suppress(NemoError):
             credits_after = (await self.client.credits()).available
-        media = await self._save_media(
-            diff.new_media, prompt, saved, job, credits_before, credits_after, notes
-        )
+        meta = {
+            "prompt": prompt,
+            "project": {"task_id": saved.task_id, "session_id": saved.session_id},
+            "job_id": job.id,
+            "credits": {"before": credits_before, "after": credits_after},
+        }
+        media = await self.media.save_generated(diff.new_media, prompt, meta, job, notes)
         if (
             timeline.is_ready(timeline.parse_draft(after.draft))
             and "Export it as MP4 (free)" not in suggestions
@@ -444,112 +425,6 @@ class Service:
             notes=notes,
             project=saved.public(),
         )
-
-    async def _save_media(
-        self,
-        entries: Sequence[dict[str, Any]],
-        prompt: str,
-        saved: SavedProject,
-        job: Job,
-        credits_before: int | None,
-        credits_after: int | None,
-        notes: list[str],
-    ) -> list[MediaFile]:
-        out: list[MediaFile] = []
-        for entry in entries:
-            url = entry.get("url") or entry.get("cdn_url")
-            if not isinstance(url, str) or not url:
-                continue
-            is_video = str(entry.get("type") or entry.get("file_type") or "").lower() == "video"
-            meta = {
-                "prompt": prompt,
-                "project": {"task_id": saved.task_id, "session_id": saved.session_id},
-                "job_id": job.id,
-                "media_id": entry.get("id"),
-                "source_url": url,
-                "credits": {"before": credits_before, "after": credits_after},
-            }
-            try:
-                out.append(
-                    await self._download(
-                        url,
-                        files.safe_stem(prompt),
-                        VIDEO_KINDS if is_video else IMAGE_KINDS,
-                        self.settings.output_dir,
-                        meta,
-                        job=job,
-                    )
-                )
-            except (NemoError, FGIError, OSError) as err:
-                text = err.user_text() if isinstance(err, FGIError) else str(err)
-                notes.append(f"Could not save {url}: {text} It is still in the project.")
-        return out
-
-    async def _download(
-        self,
-        url: str | None,
-        stem: str,
-        expected: frozenset[str],
-        directory: Path,
-        meta: dict[str, Any],
-        *,
-        fallback_render_id: str | None = None,
-        job: Job | None = None,
-    ) -> MediaFile:
-        """Save ``url`` in ``directory`` (else the render's download endpoint) with a JSON sidecar."""
-        saved: files.SavedFile | None = None
-        if url:
-            try:
-                saved = await self._save(self.client.download(url), directory, stem, expected, job)
-            except (NemoError, files.UnexpectedContent, httpx2.HTTPError) as err:
-                if fallback_render_id is None:
-                    raise
-                log.info("download of %s failed (%s); using the render download endpoint", url, err)
-        if saved is None:
-            if fallback_render_id is None:
-                raise NotFound("The backend gave no file to download.")
-            saved = await self._save(
-                self.client.download_render(fallback_render_id), directory, stem, expected, job
-            )
-        sidecar = files.write_sidecar(
-            saved.path,
-            {
-                **meta,
-                "file": saved.path.name,
-                "sha256": saved.sha256,
-                "size": saved.size,
-                "saved_at": time.time(),
-                "tool": f"{SKILL.name} {SKILL.version}",
-            },
-        )
-        return MediaFile(
-            path=str(saved.path),
-            url=url,
-            resource_uri=resource_uri_for(self.settings.output_dir, saved.path),
-            kind=saved.kind,
-            mime_type=MIME.get(saved.kind, "application/octet-stream"),
-            size=saved.size,
-            sidecar=str(sidecar),
-        )
-
-    async def _save(
-        self,
-        source: AbstractAsyncContextManager[Download],
-        directory: Path,
-        stem: str,
-        expected: frozenset[str],
-        job: Job | None,
-    ) -> files.SavedFile:
-        async with source as dl:
-            return await files.save_stream(
-                directory,
-                stem,
-                dl.aiter_bytes(),
-                expected=expected,
-                max_bytes=MAX_DOWNLOAD_BYTES,
-                content_type=dl.content_type,
-                on_progress=_bytes_reporter(job, dl.length),
-            )
 
     async def collect_generate(
         self, job: Job, wait_seconds: float, on_progress: ProgressFn | None
@@ -658,7 +533,7 @@ class Service:
             )
         url = outcome.status.url
         job.update(Progress(message="downloading", percent=100.0), persist=True)
-        expected = IMAGE_KINDS if fmt == "png" else VIDEO_KINDS
+        expected = files.IMAGE_KINDS if fmt == "png" else files.VIDEO_KINDS
         meta = {
             "project": {"task_id": saved.task_id, "session_id": saved.session_id},
             "render_id": render_id,
@@ -671,7 +546,7 @@ class Service:
         directory = Path(str(job.record.params.get("output_dir") or self.settings.output_dir))
         if not url:
             notes.append("The backend gave no download URL; used its download endpoint instead.")
-        media = await self._download(
+        media = await self.media.save(
             url, stem, expected, directory, meta, fallback_render_id=render_id, job=job
         )
         return ExportResult(
@@ -989,20 +864,6 @@ def _split_sources(sources: Sequence[str]) -> tuple[list[Path], list[str]]:
     return paths, check_urls(urls) if urls else []
 
 
-def _bytes_reporter(job: Job | None, total: int | None) -> Callable[[int], None] | None:
-    """save_stream's byte count as job progress, so every waiter can show bytes and speed."""
-    if job is None:
-        return None
-
-    def report(done: int) -> None:
-        progress = Progress(
-            message="downloading", percent=job.record.percent, bytes_done=done, bytes_total=total
-        )
-        job.update(progress)
-
-    return report
-
-
 def _bounded_wait(seconds: float) -> float:
     if seconds != seconds or seconds < 0:  # NaN or negative
         return 0.0
@@ -1055,4 +916,4 @@ def _item(source: str, uploaded: Any) -> UploadedItem:
     )
 
 
-__all__ = ["JobFailed", "LikelyOverBudget", "Service", "resource_uri_for"]
+__all__ = ["JobFailed", "LikelyOverBudget", "Service"]

@@ -11,8 +11,8 @@ from pathlib import Path
 import anyio
 import pytest
 
+from free_generation_image import downloads as downloads_module
 from free_generation_image import files
-from free_generation_image import service as service_module
 from free_generation_image.config import Settings
 from free_generation_image.projects import SavedProject
 from free_generation_image.service import Service
@@ -134,7 +134,7 @@ async def test_media_links_that_are_not_http_are_never_opened(
 async def test_an_endless_body_is_cut_at_the_size_cap(
     service: Service, hostile: Hostile, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(service_module, "MAX_DOWNLOAD_BYTES", 512 * 1024)
+    monkeypatch.setattr(downloads_module, "MAX_DOWNLOAD_BYTES", 512 * 1024)
     hostile.media = [{"type": "image", "url": hostile.file_url("endless")}]
     result = await service.generate(PROMPT, kind="image", wait_seconds=20)
     assert result.media == [] and any("524,288-byte limit" in n for n in result.notes), result.notes
