@@ -14,7 +14,7 @@ from urllib.parse import quote
 import httpx2
 
 from free_generation_image import files
-from free_generation_image.errors import FGIError, NotFound
+from free_generation_image.errors import FGIError, InvalidInput, NotFound
 from free_generation_image.jobs import Job, Progress
 from free_generation_image.models import MediaFile
 from free_generation_image.nemo.client import Download, NemoClient
@@ -87,7 +87,8 @@ class MediaSaver:
         if url:
             try:
                 saved = await self._save(self.client.download(url), directory, stem, expected, job)
-            except (NemoError, files.UnexpectedContent, httpx2.HTTPError) as err:
+            except (NemoError, files.UnexpectedContent, InvalidInput, httpx2.HTTPError) as err:
+                # InvalidInput: a non-http(s) link, never opened; the render's own endpoint may still work.
                 if fallback_render_id is None:
                     raise
                 log.info("download of %s failed (%s); using the render download endpoint", url, err)

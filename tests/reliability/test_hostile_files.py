@@ -230,6 +230,16 @@ async def test_an_export_url_serving_html_falls_back_to_the_download_endpoint(
     ]
 
 
+async def test_an_export_link_that_is_not_http_is_not_opened_and_the_endpoint_is_used(
+    service: Service, hostile: Hostile, settings: Settings
+) -> None:
+    adopt_project(service, hostile, "Harbour at night")
+    hostile.render_url = "file:///etc/passwd"
+    result = await service.export("mp4", wait_seconds=20)
+    assert result.file is not None and await anyio.Path(result.file.path).read_bytes() == MP4
+    assert hostile.media_hosts_saw() == []
+
+
 @pytest.mark.parametrize(
     "title",
     [
