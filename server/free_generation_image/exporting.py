@@ -14,7 +14,13 @@ import anyio
 
 from free_generation_image.jobs import Job, Progress
 from free_generation_image.nemo.client import NemoClient
-from free_generation_image.nemo.errors import BackendUnavailable, NemoError, RateLimited, RenderFailed
+from free_generation_image.nemo.errors import (
+    BackendUnavailable,
+    BadResponse,
+    NemoError,
+    RateLimited,
+    RenderFailed,
+)
 from free_generation_image.nemo.models import RenderStatus
 from free_generation_image.polling import PollPolicy, next_delay
 
@@ -98,7 +104,7 @@ async def render(
             job.update(Progress(message="submitting the render", percent=0.0), persist=True)
             try:
                 await client.submit_render(session_id, draft, render_id=render_id, fmt=fmt)
-            except BackendUnavailable as err:
+            except (BackendUnavailable, BadResponse) as err:  # renders are free: a second id costs nothing
                 log.info("render submit failed: %s", err)
                 notes.append(f"The first render request failed ({err.message}); retried once with a new id.")
                 render_id = None

@@ -231,7 +231,7 @@ RENDER_FAULTS: list[tuple[str, int | None, dict[str, Any], type[FGIError] | None
     ("render_failed", 2, {}, RenderFailed),
     ("server_error", 1, {"path": "/api/render/proxy/lambda"}, None),  # the submit
     ("server_error", None, {"path": "/api/render/proxy/lambda"}, RenderFailed),
-    ("malformed_json", 1, {"path": "/api/render/proxy/lambda"}, BadResponse),
+    ("malformed_json", 1, {"path": "/api/render/proxy/lambda"}, None),  # unreadable submit: new id once
     ("server_error", 4, {"path": "/api/render/proxy/lambda/"}, None),  # the polls
     ("rate_limited", 2, {"path": "/api/render/proxy/lambda/", "retry_after": 0.1}, None),
     ("drop_download", 1, {"path": "/files/"}, None),

@@ -105,3 +105,14 @@ async def test_cancel_stops_a_pending_render(service: Service, sandbox: Sandbox)
     assert status.export is not None and status.export.status == "cancelled"
     await anyio.sleep(0.1)
     assert [e for e in sandbox.journal("/cancel") if e.kind == "request"]
+
+
+async def test_an_unreadable_submit_answer_is_retried_once_with_a_new_id(
+    service: Service, sandbox: Sandbox
+) -> None:
+    await service.generate("an image of a kite", kind="image")
+    sandbox.inject("malformed_json", path="/api/render/proxy/lambda")
+    result = await service.export(wait_seconds=30)
+    assert result.status == "completed" and result.file is not None
+    submits = render_submits(sandbox)
+    assert len(submits) == 2 and submits[0].body != submits[1].body
