@@ -88,7 +88,7 @@ REFUSED = {
     "empty": "empty file",
     "redirect-file": "non-http(s)",
     "redirect-ftp": "non-http(s)",
-    "redirect-data": "HTTP 302",  # httpx2 does not even offer a data: redirect to follow
+    "redirect-data": "non-http(s) URL (data:)",  # httpx2 offers no next request; we say why
     "redirect-loop": "Too many redirects",
 }
 

@@ -203,6 +203,11 @@ class Transport:
             )
         if response.is_success:
             return response, content
+        if max_redirects and response.is_redirect and response.next_request is None:
+            # httpx2 builds no next request for a Location it cannot follow (data:, javascript:, ...).
+            await response.aclose()
+            scheme = response.headers.get("location", "").partition(":")[0][:20] or "?"
+            raise BadResponse(f"Refused a redirect to a non-http(s) URL ({scheme}:).")
         if not read:
             try:
                 content = await _read_capped(response, MAX_ERROR_BODY, truncate=True)
