@@ -7,13 +7,13 @@ import io
 import json
 import os
 import stat
-import sys
 import unicodedata
 from collections.abc import AsyncIterator
 from fractions import Fraction
 from pathlib import Path
 
 import anyio
+import av
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -22,6 +22,7 @@ from PIL import Image
 from free_generation_image import files
 from free_generation_image.files import (
     ContentTooLarge,
+    NoPreview,
     UnexpectedContent,
     is_inside,
     make_preview,
@@ -31,8 +32,10 @@ from free_generation_image.files import (
     save_stream,
     sniff,
     stem_from_disposition,
+    try_preview,
     write_sidecar,
 )
+from tests.pyav_faults import BROKEN_LOAD, with_broken_pyav, without_pyav
 
 MB = 1024 * 1024
 
@@ -51,7 +54,6 @@ def image_bytes(fmt: str, size: tuple[int, int] = (32, 24), mode: str = "RGB", n
 
 
 def mp4_bytes(tmp_path: Path, size: tuple[int, int] = (96, 64), frames: int = 20) -> bytes:
-    av = pytest.importorskip("av")
     path = tmp_path / "clip-source.mp4"
     with av.open(str(path), "w") as container:
         stream = container.add_stream("mpeg4", rate=10)
@@ -531,11 +533,77 @@ def test_preview_of_an_mp4_is_a_poster_frame(tmp_path: Path) -> None:
     assert _decoded(preview).getpixel((48, 32)) != (0, 0, 0)
 
 
-def test_preview_of_a_video_without_pyav(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_pyav_a_video_gets_a_note_saying_so_and_how_to_fix_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "clip.mp4"
     path.write_bytes(mp4_bytes(tmp_path))
-    monkeypatch.setitem(sys.modules, "av", None)  # makes "import av" fail
+    without_pyav(monkeypatch)
     assert make_preview(path) is None
+    note = try_preview(path)
+    assert isinstance(note, NoPreview)
+    assert note.reason.startswith("No preview of clip.mp4. Video support is missing: PyAV (the `av` package")
+    assert "is not installed" in note.reason
+    assert "pip install av" in note.reason
+    assert "extra" not in note.reason
+    assert isinstance(try_preview(_png(tmp_path)), files.Preview)  # images never needed PyAV
+
+
+def test_a_broken_pyav_is_named_as_broken_with_its_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "clip.mp4"
+    path.write_bytes(mp4_bytes(tmp_path))
+    with_broken_pyav(monkeypatch, tmp_path)
+    note = try_preview(path)
+    assert isinstance(note, NoPreview)
+    assert "Video support is broken: PyAV (the `av` package) is installed but cannot be loaded" in note.reason
+    assert BROKEN_LOAD in note.reason
+    assert "pip install --force-reinstall av" in note.reason
+
+
+def test_a_video_codec_pyav_cannot_decode_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A PyAV built against a reduced FFmpeg opens the file but has no decoder for the stream's codec.
+    class Stream:
+        codec_context = None
+        codec = type("Codec", (), {"name": "hevc"})()
+
+    class Container:
+        streams = type("Streams", (), {"video": [Stream()]})()
+        duration = 1_000_000
+
+        def __enter__(self) -> Container:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            return None
+
+    reduced = type("av", (), {"open": staticmethod(lambda _path: Container())})
+    monkeypatch.setattr(files.videolib, "load", lambda: reduced)
+    path = tmp_path / "clip.mp4"
+    path.write_bytes(mp4_bytes(tmp_path))
+    note = try_preview(path)
+    assert isinstance(note, NoPreview)
+    assert "this PyAV build cannot decode hevc video" in note.reason
+    assert "--only-binary=av av" in note.reason
+
+
+def test_a_corrupt_image_or_video_gets_a_note_and_other_files_none(tmp_path: Path) -> None:
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"\x00\x00\x00\x18ftypisom" + b"\x00" * 200)
+    note = try_preview(clip)
+    assert isinstance(note, NoPreview)
+    assert note.reason == "No preview of clip.mp4: its MP4 data could not be decoded."
+    text = tmp_path / "notes.txt"
+    text.write_text("not media")
+    assert try_preview(text) is None
+    assert try_preview(tmp_path / "missing.png") is None
+
+
+def _png(tmp_path: Path) -> Path:
+    path = tmp_path / "still.png"
+    path.write_bytes(image_bytes("PNG"))
+    return path
 
 
 @pytest.mark.parametrize(

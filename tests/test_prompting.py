@@ -36,7 +36,8 @@ def test_language_prefers_configuration_then_script() -> None:
 
 
 def test_compose_message_makes_options_explicit() -> None:
-    assert compose_message("a cat") == "a cat"
+    assert compose_message("a cat") == "a cat\n\n[Request: Generate a still image (not a video).]"
+    assert compose_message("a video of a cat") == "a video of a cat"
     message = compose_message("a cat", kind="video", aspect_ratio="9:16", duration_s=8)
     assert message.startswith("a cat\n\n[Request: ")
     assert (
@@ -51,8 +52,9 @@ def test_compose_message_makes_options_explicit() -> None:
 def test_estimate_cost() -> None:
     assert estimate_cost("an image of a cat") == 30
     assert estimate_cost("a cat", kind="image") == 30
-    assert estimate_cost("a cat") == 100
-    assert estimate_cost("a cat", kind="video", duration_s=25) == 300
+    assert estimate_cost("a cat") == 30  # image first: a prompt naming no kind makes an image
+    assert estimate_cost("a clip of a cat") == 100
+    assert estimate_cost("a cat", kind="video") == 100  # one clip, whatever duration was asked
 
 
 def test_prompt_key_ignores_case_width_and_spacing() -> None:

@@ -23,10 +23,12 @@ from free_generation_image.cli_progress import Activity, Display, choose_mode
 from free_generation_image.cli_render import (
     EXIT_CODES_HELP,
     EXIT_INTERRUPTED,
+    EXIT_PIPE_CLOSED,
     EXIT_UNEXPECTED,
     PROG,
     Result,
     error_document,
+    error_line,
     exit_code_for,
     render_json,
     render_text,
@@ -34,18 +36,18 @@ from free_generation_image.cli_render import (
 )
 from free_generation_image.errors import Cancelled, FGIError
 from free_generation_image.jobs import Job, Progress
+from free_generation_image.nemo.sanitize import clean
 from free_generation_image.prompting import AspectRatio
 
 if TYPE_CHECKING:
     from free_generation_image.config import Settings
-    from free_generation_image.models import ChatResult, ExportResult, GenerateResult, StatusResult
+    from free_generation_image.models import ExportResult, GenerateResult, StatusResult
     from free_generation_image.sandbox import SandboxConfig
     from free_generation_image.service import Service
 
 log = logging.getLogger(__name__)
 
 DEFAULT_WAIT = 900.0  # a shell has no host timeout, but a forgotten command should not wait forever
-ELSEWHERE_POLL = 1.0  # a job run by another process is only visible through its log file
 HANDOFF_SECONDS = 60.0  # longest wait for the backend to take a job before --wait may end this process
 DEMO_PROMPT = "A red fox curled up in fresh snow at sunrise, soft watercolor illustration"
 
@@ -271,12 +273,16 @@ def build_parser() -> argparse.ArgumentParser:
         "never touches your token or project: it uses a throwaway config dir",
     )
 
-    command(
+    serve = command(
         "serve",
-        "Run the MCP server on stdio (what MCP clients launch).",
-        "\n--api-url http://127.0.0.1:8765",
+        "Run the MCP server on stdio (what MCP clients launch), or with --http for many users.",
+        "\n--api-url http://127.0.0.1:8765"
+        "\n--http --host 0.0.0.0 --port 8000   # FGI_SECRET_KEY; docs/remote.md",
         backend,
     )
+    serve.add_argument("--http", action="store_true", help="serve MCP over Streamable HTTP at /mcp")
+    serve.add_argument("--host", help="with --http: address to bind (default: FGI_HOST, else 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="with --http: port (default: FGI_PORT, else 8000; 0 = any)")
     return parser
 
 
@@ -313,7 +319,7 @@ class Run:
             print(
                 render_json(error_document(err, **extra), ascii_only=not _utf8(self.stdout)), file=self.stdout
             )
-        print(f"error: {err.user_text()}", file=self.stderr)
+        print(error_line(err), file=self.stderr)
         return err.exit_code
 
 
@@ -323,6 +329,44 @@ def _utf8(stream: TextIO) -> bool:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``free-generation-image`` console script."""
+    try:
+        try:
+            return _main(argv)
+        finally:  # flushed here (also after --help's SystemExit), not at exit where it could only complain
+            sys.stdout.flush()
+    except BaseException as err:
+        if not _closed_pipe(err):
+            raise
+        return _quiet_after_closed_pipe()
+
+
+def _closed_pipe(err: BaseException) -> bool:
+    """A BrokenPipeError, alone or as the only kind of error in a task group's exception group."""
+    if isinstance(err, BaseExceptionGroup):
+        rest = err.split(BrokenPipeError)[1]
+        return rest is None
+    return isinstance(err, BrokenPipeError)
+
+
+def _quiet_after_closed_pipe() -> int:
+    """The reader of our output went away (``| head``): stop quietly, as ``git log | head`` does.
+
+    Python flushes stdout once more at exit; pointing it at devnull keeps that flush from failing too
+    (https://docs.python.org/3/library/signal.html#note-on-sigpipe). Stderr may be the closed pipe as well.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                os.dup2(devnull, stream.fileno())
+            except (AttributeError, OSError, ValueError):  # not a real file (tests capture it): nothing to do
+                continue
+    finally:
+        os.close(devnull)
+    return EXIT_PIPE_CLOSED
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if extra and args.command != "sandbox":
@@ -363,41 +407,33 @@ def execute(run: Run) -> int:
     except KeyboardInterrupt:
         return _interrupted(run)
     except FGIError as err:
-        over_budget = _is_over_budget(err)
-        if over_budget and not run.confirmed and _interactive(run) and _ask_to_spend(run, err):
-            run.confirmed = True
-            run.started = time.monotonic()  # --wait counts from the answer, not from the question
-            return execute(run)
         if run.args.debug:
             log.debug("command failed", exc_info=True)
-        code = run.fail(err)
-        if over_budget and not run.confirmed:
-            run.stderr.write("Nothing was sent. To send it anyway, add --yes.\n")
-        return code
+        return run.fail(err)
     except Exception as err:  # a bug: say so in one line; the traceback is for --debug
-        if run.args.debug:
+        if run.args.debug or _closed_pipe(err):  # a closed pipe is no bug: main() ends quietly
             raise
+        detail = " ".join(clean(str(err)).split())
         run.stderr.write(
-            f"error: unexpected {type(err).__name__}: {err}. Run again with --debug for details "
+            f"error: unexpected {type(err).__name__}: {detail}. Run again with --debug for details "
             "and please report it.\n"
         )
         return EXIT_UNEXPECTED
-
-
-def _is_over_budget(err: FGIError) -> bool:
-    # Only the service raises it, so if the service was never loaded this is something else (and
-    # importing it here, on an error path, could only add a second failure).
-    service = sys.modules.get("free_generation_image.service")
-    return service is not None and isinstance(err, service.LikelyOverBudget)
 
 
 def _interactive(run: Run) -> bool:
     return sys.stdin.isatty() and run.stderr.isatty()
 
 
-def _ask_to_spend(run: Run, err: FGIError) -> bool:
-    """Ask on the terminal before a generation that likely exceeds the credits."""
-    run.stderr.write(f"{err.user_text()}\nSend it anyway? [y/N] ")
+class SpendDeclined(FGIError):
+    """The person answered no when asked to spend more than the balance; nothing was sent."""
+
+    default_hint = f"Nothing was sent. To send without asking, add --yes (or run `{PROG} credits`)."
+
+
+def _ask_to_spend(run: Run, question: str) -> bool:
+    """Ask on the terminal (the CLI's elicitation) before a generation estimated above the balance."""
+    run.stderr.write(f"{question}\nSend it anyway? [y/N] ")
     run.stderr.flush()
     try:
         answer = sys.stdin.readline()
@@ -441,8 +477,8 @@ class _StderrHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            sys.stderr.write(self.format(record) + "\n")
-        except Exception:
+            sys.stderr.write(clean(self.format(record)) + "\n")  # records quote backend text
+        except Exception:  # handleError stays silent on a closed stderr (OSError)
             self.handleError(record)
 
 
@@ -473,10 +509,14 @@ def _serve(args: argparse.Namespace) -> int:
     from free_generation_image.config import Settings
     from free_generation_image.mcp_server import serve
 
+    if getattr(args, "http", False):
+        from free_generation_image.remote.cli import serve_http_command
+
+        return serve_http_command(args)
     try:
         serve(Settings.from_env(api_url=args.api_url))
     except FGIError as err:  # bad configuration: stderr only, stdout belongs to the protocol
-        sys.stderr.write(f"error: {err.user_text()}\n")
+        sys.stderr.write(error_line(err) + "\n")
         return err.exit_code
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
@@ -518,9 +558,35 @@ async def _cmd_generate(run: Run, service: Service) -> int:
     )
 
 
+async def _confirm_spend(run: Run, service: Service, prompt: str, **options: Any) -> None:
+    """On a terminal, ask once when the estimate exceeds the balance; never when the call joins a job.
+
+    Elsewhere (piped, --json, --yes) nothing is asked: the estimate is a guess and never blocks, and the
+    result states it.
+    """
+    import anyio
+
+    if run.confirmed or not _interactive(run):
+        return
+    if await service.find_generate(prompt, **options) is not None:
+        return
+    estimate, available = await service.preflight(prompt, options.get("kind") or "auto")
+    if available is None or available >= estimate:
+        return
+    question = (
+        f"This generation is estimated at about {estimate} credits (an estimate, not a price) and "
+        f"{available} are available."
+    )
+    if not await anyio.to_thread.run_sync(_ask_to_spend, run, question):
+        raise SpendDeclined("Not sent: you chose not to spend credits on this generation.")
+    run.confirmed = True
+    run.started = time.monotonic()  # --wait counts from the answer, not from the question
+
+
 async def _generate(run: Run, service: Service, prompt: str, **options: Any) -> GenerateResult:
+    await _confirm_spend(run, service, prompt, **options)
     async with run.display.activity("Generating") as act:
-        job, deduplicated = await service.start_generate(prompt, confirmed=run.confirmed, **options)
+        job, deduplicated = await service.start_generate(prompt, **options)
         if deduplicated:
             act.text(f"Same request as job {job.id}: returning it instead of sending (and paying) again.\n")
         await _until_handed_off(service, job, act)
@@ -559,8 +625,11 @@ async def _cmd_credits(run: Run, service: Service) -> int:
 
 
 async def _cmd_upload(run: Run, service: Service) -> int:
-    async with run.display.activity("Uploading"):
-        result = await service.upload(run.args.sources)
+    async with run.display.activity("Uploading") as act:
+        result = await service.upload(run.args.sources, wait_seconds=_chunk(run), on_progress=act)
+        if result.status == "running" and result.job_id:
+            status = await _follow(run, service, result.job_id, act)
+            result = _settled(service, status, result.job_id).upload or result
     return run.emit(result)
 
 
@@ -569,34 +638,24 @@ async def _cmd_cancel(run: Run, service: Service) -> int:
 
 
 async def _cmd_chat(run: Run, service: Service) -> int:
-    from free_generation_image.service import LikelyOverBudget
+    from free_generation_image import router
 
     message: str = run.args.message
-    try:
-        async with run.display.activity("Working") as act:
-            result = await service.chat(message, wait_seconds=_chunk(run), on_progress=act)
-            running = result.generate or result.export
-            if running is not None and running.status == "running":
-                await _until_handed_off(service, service.jobs.get(running.job_id), act)
-                status = await _follow(run, service, running.job_id, act)
-                settled = _settled(service, status, running.job_id)
-                result.generate = settled.generate or result.generate
-                result.export = settled.export or result.export
-    except LikelyOverBudget:
-        if not run.confirmed:
-            raise
-        result = await _chat_confirmed_generation(run, service, message)
-    return run.emit(result)
-
-
-async def _chat_confirmed_generation(run: Run, service: Service, message: str) -> ChatResult:
-    """Only a generation can be over budget, so the message was routed to one: send it, confirmed."""
-    from free_generation_image import router
-    from free_generation_image.models import ChatResult
-
     route = router.route(message)
-    generated = await _generate(run, service, route.prompt or message)
-    return ChatResult(operation="generate", reason=route.reason, generate=generated)
+    if route.op == "generate":
+        await _confirm_spend(run, service, route.prompt or message)
+    async with run.display.activity("Working") as act:
+        result = await service.chat(message, wait_seconds=_chunk(run), on_progress=act)
+        running = result.generate or result.export or result.upload
+        if running is not None and running.status == "running" and running.job_id:
+            job = await service.job(running.job_id)
+            await _until_handed_off(service, job, act)
+            status = await _follow(run, service, running.job_id, act)
+            settled = _settled(service, status, running.job_id)
+            result.generate = settled.generate or result.generate
+            result.export = settled.export or result.export
+            result.upload = settled.upload or result.upload
+    return run.emit(result)
 
 
 _COMMANDS: dict[str, Command] = {
@@ -647,25 +706,22 @@ async def _until_handed_off(service: Service, job: Job, act: Activity) -> None:
 
 
 async def _follow(run: Run, service: Service, job_id: str, act: Activity) -> StatusResult:
-    """Wait for a job until it ends or --wait runs out, in waits the service accepts (<= its maximum)."""
-    import anyio
+    """Wait for a job until it ends or --wait runs out, in waits the service accepts (<= its maximum).
 
+    A job another process runs is followed through its log file by the service (its end is noticed
+    within a second).
+    """
     run.watching = [job_id]
     while True:
         status = await service.status(job_id, wait_seconds=_chunk(run), on_progress=act)
         job = status.job
         if job is None or job.status != "running" or _remaining(run) <= 0:
             return status
-        if job.elsewhere:  # another process owns it: all we can do is read its log now and then
-            act.update(
-                Progress(message=f"{job.message or 'running'} (in another process)", percent=job.percent)
-            )
-            await anyio.sleep(min(ELSEWHERE_POLL, _remaining(run)))
 
 
 def _settled(service: Service, status: StatusResult, job_id: str) -> StatusResult:
     """The job's result if it finished, still runs or was cancelled; its own error if it failed."""
-    if status.generate is not None or status.export is not None:
+    if status.generate is not None or status.export is not None or status.upload is not None:
         return status
     summary = status.job
     if summary is not None and summary.status == "interrupted":
@@ -675,12 +731,9 @@ def _settled(service: Service, status: StatusResult, job_id: str) -> StatusResul
 
 def _job_error(service: Service, job_id: str) -> FGIError:
     """Why a job failed: the original error when it failed in this process, else the one in its log."""
-    from free_generation_image.service import JobFailed
+    from free_generation_image.engine import failure
 
-    job = service.jobs.get(job_id)
-    if isinstance(job.exception, FGIError):
-        return job.exception
-    return JobFailed(job_id, job.record.error)
+    return failure(service.jobs.get(job_id))
 
 
 def _failure_code(service: Service, job_id: str) -> int:
@@ -697,8 +750,12 @@ def _demo(run: Run) -> int:
 
     import anyio
 
+    from free_generation_image import videolib
     from free_generation_image.sandbox import run_sandbox
 
+    # The demo ends with an MP4: say now, and precisely, if this environment cannot make one, rather than
+    # after a render has failed twice.
+    videolib.h264_encoder()
     with (
         tempfile.TemporaryDirectory(prefix="fgi-demo-") as config_dir,
         run_sandbox(demo_sandbox_config()) as sandbox,
@@ -756,7 +813,8 @@ async def _demo_flow(run: Run, settings: Settings, sandbox_url: str) -> int:
         }
         print(render_json(document, ascii_only=not _utf8(run.stdout)), file=run.stdout)
     else:
-        print(f"Image: {image}\n{status.timeline or 'Timeline is empty.'}\nVideo: {video}", file=run.stdout)
+        timeline = status.timeline or "Timeline is empty."
+        print(clean(f"Image: {image}\n{timeline}\nVideo: {video}"), file=run.stdout)
     return exit_code_for(exported)
 
 

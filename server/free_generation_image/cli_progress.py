@@ -3,6 +3,8 @@
 On a terminal: one status line redrawn in place (spinner or bar, elapsed time, transfer speed), with the
 agent's text streamed above it as it arrives. Elsewhere: plain, rate-limited lines. With ``--quiet``:
 nothing. The formatting helpers are pure; :class:`Activity` takes its clock and stream as parameters.
+Backend text (agent text, progress messages) is cleaned of escape sequences and control characters
+before it is written: only this module's own sequences (redraw, dim) reach the terminal.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Literal, TextIO
 import anyio
 
 from free_generation_image.jobs import Progress
+from free_generation_image.nemo.sanitize import clean, clean_line
 
 DisplayMode = Literal["live", "plain", "off"]
 
@@ -95,8 +98,8 @@ def char_width(char: str) -> int:
 
 
 def one_line(text: str) -> str:
-    """Collapse newlines and runs of spaces: a status line must stay one line."""
-    return " ".join(text.split())
+    """Collapse newlines and runs of spaces, drop control characters: a status line must stay one line."""
+    return clean_line(text)
 
 
 def fit(text: str, width: int) -> str:
@@ -238,6 +241,7 @@ class Activity:
 
     def text(self, delta: str) -> None:
         """Stream agent text as it arrives (dimmed on a terminal, above the status line)."""
+        delta = clean(delta)
         if self.mode == "off" or not delta:
             return
         self._erase()
@@ -332,7 +336,7 @@ class Display:
     def note(self, line: str) -> None:
         """A one-off line of commentary (skipped with --quiet)."""
         if self.mode != "off":
-            self.stream.write(line + "\n")
+            self.stream.write(clean(line) + "\n")
             self.stream.flush()
 
     @asynccontextmanager

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import anyio.to_thread
 import httpx2
 
 from free_generation_image import files
@@ -98,7 +99,8 @@ class MediaSaver:
             saved = await self._save(
                 self.client.download_render(fallback_render_id), directory, stem, expected, job
             )
-        sidecar = files.write_sidecar(
+        sidecar = await anyio.to_thread.run_sync(
+            files.write_sidecar,
             saved.path,
             {
                 **meta,

@@ -69,7 +69,7 @@ async def poll_until_done(
                 raise
             await sleep(min(err.retry_after, policy.max_delay))
             continue
-        except BackendUnavailable:
+        except (BackendUnavailable, BadResponse):  # an unreadable poll answer is as passing as a 503
             errors += 1
             if errors > policy.max_consecutive_errors:
                 raise

@@ -33,6 +33,7 @@ from urllib.parse import unquote
 import anyio.to_thread
 from PIL import Image, ImageOps
 
+from free_generation_image import videolib
 from free_generation_image.errors import FGIError
 from free_generation_image.nemo.errors import SUPPORTED_EXTENSIONS
 
@@ -97,6 +98,13 @@ class Preview:
     mime_type: str
     width: int
     height: int
+
+
+@dataclass(frozen=True)
+class NoPreview:
+    """Why an image or video has no preview: a sentence for the user, with the fix when there is one."""
+
+    reason: str
 
 
 # ------------------------------------------------------------------------------------------- names
@@ -470,26 +478,35 @@ def _load_image(path: Path, max_px: int) -> Image.Image:
 
 
 def _poster_frame(path: Path) -> Image.Image | None:
-    """A frame about a second in (first frames are often black), via PyAV if it is installed."""
-    try:
-        import av
-    except ImportError:
-        return None
+    """A frame about a second in (first frames are often black); :class:`videolib.VideoSupportMissing`
+    when PyAV cannot be loaded or cannot decode the video's codec."""
+    av = videolib.load()
     with av.open(str(path)) as container:
         if not container.streams.video:
             return None
         stream = container.streams.video[0]
+        if stream.codec_context is None:  # PyAV opens the stream but has no decoder for its codec
+            raise videolib.missing_decoder(_codec_name(stream))
         duration = container.duration / 1_000_000 if container.duration else 0.0
         target = min(1.0, duration / 4)
         chosen = None
-        for index, frame in enumerate(container.decode(stream)):
-            chosen = frame
-            if (frame.time is not None and frame.time >= target) or index >= 120:
-                break
+        try:
+            for index, frame in enumerate(container.decode(stream)):
+                chosen = frame
+                if (frame.time is not None and frame.time >= target) or index >= 120:
+                    break
+        except av.error.DecoderNotFoundError as err:
+            raise videolib.missing_decoder(_codec_name(stream)) from err
         if chosen is None:
             return None
-        image: Image.Image = chosen.to_image()  # type: ignore[no-untyped-call]  # PyAV leaves it unannotated
+        image: Image.Image = chosen.to_image()
         return image
+
+
+def _codec_name(stream: Any) -> str:
+    context = getattr(stream, "codec_context", None)
+    name = getattr(context, "name", None) or getattr(getattr(stream, "codec", None), "name", None)
+    return str(name or "this")
 
 
 def _encode(image: Image.Image, max_px: int, max_bytes: int) -> Preview | None:
@@ -519,11 +536,13 @@ def _encode(image: Image.Image, max_px: int, max_bytes: int) -> Preview | None:
         rgb = rgb.resize((max(1, rgb.width * 3 // 4), max(1, rgb.height * 3 // 4)), Image.Resampling.LANCZOS)
 
 
-def make_preview(path: Path, *, max_px: int = 512, max_bytes: int = 150_000) -> Preview | None:
-    """A thumbnail of an image or a video's poster frame within ``max_px`` and ``max_bytes``, else None.
+def try_preview(path: Path, *, max_px: int = 512, max_bytes: int = 150_000) -> Preview | NoPreview | None:
+    """A thumbnail of an image or a video's poster frame within ``max_px`` and ``max_bytes``; for an image
+    or video that gets none, a :class:`NoPreview` saying why; None for other files (audio, unknown).
 
     Blocking (decoding): call it from a worker thread in async code. Never raises on bad files.
     """
+    kind = None
     try:
         with path.open("rb") as fh:
             kind = sniff(fh.read(SNIFF_BYTES))
@@ -533,10 +552,25 @@ def make_preview(path: Path, *, max_px: int = 512, max_bytes: int = 150_000) -> 
             image = _poster_frame(path)
         else:
             return None
-        return _encode(image, max_px, max_bytes) if image is not None else None
+        preview = _encode(image, max_px, max_bytes) if image is not None else None
+    except videolib.VideoSupportMissing as err:
+        log.warning("no preview for %s: %s", path.name, err.message)
+        return NoPreview(f"No preview of {path.name}. {err.user_text()}")
     except Exception as err:  # Pillow and PyAV raise many types on corrupt input; a preview is optional
         log.debug("no preview for %s: %s", path, err)
-        return None
+        if kind is None:
+            return None  # unreadable: no file to speak of
+        return NoPreview(f"No preview of {path.name}: its {kind.upper()} data could not be decoded.")
+    if preview is None:
+        what = "frame" if kind in VIDEO_KINDS else "image"
+        return NoPreview(f"No preview of {path.name}: no {what} could be made small enough to show inline.")
+    return preview
+
+
+def make_preview(path: Path, *, max_px: int = 512, max_bytes: int = 150_000) -> Preview | None:
+    """:func:`try_preview` when only the thumbnail matters: None when there is none, whatever the reason."""
+    preview = try_preview(path, max_px=max_px, max_bytes=max_bytes)
+    return preview if isinstance(preview, Preview) else None
 
 
 __all__ = [
@@ -546,6 +580,7 @@ __all__ = [
     "SNIFF_BYTES",
     "VIDEO_KINDS",
     "ContentTooLarge",
+    "NoPreview",
     "Preview",
     "SavedFile",
     "UnexpectedContent",
@@ -557,5 +592,6 @@ __all__ = [
     "save_stream",
     "sniff",
     "stem_from_disposition",
+    "try_preview",
     "write_sidecar",
 ]

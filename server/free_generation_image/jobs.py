@@ -1,34 +1,32 @@
-"""Jobs: long work (generation, export) that outlives the call that started it, and the process.
+"""Jobs: long work (generation, export, upload) that outlives the call that started it, and the process.
 
-Each job is mirrored to ``jobs/<id>.json`` in the config dir (atomic replace, one file per job, so two
-processes sharing the dir never clobber each other). A job whose file says ``running`` but whose owner
-process is gone was interrupted; the service reconciles it on start-up.
+A job is recorded in the job log (``joblog.py``) before anything is awaited for it, so identical
+concurrent calls find it. A job whose record says ``running`` but whose owner process is gone was
+interrupted; the service reconciles it. A job another process runs can be followed through its file.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import secrets
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Literal
+from dataclasses import dataclass, replace
+from typing import Any
 
 import anyio
+import anyio.to_thread
 
 from free_generation_image.errors import NotFound
+from free_generation_image.joblog import TERMINAL, JobKind, JobLog, JobRecord, JobStatus
 from free_generation_image.store import Store
 
 log = logging.getLogger(__name__)
 
-JobKind = Literal["generate", "export"]
-JobStatus = Literal["running", "succeeded", "failed", "cancelled", "interrupted"]
-TERMINAL: frozenset[str] = frozenset({"succeeded", "failed", "cancelled", "interrupted"})
-KEEP_SECONDS = 7 * 24 * 3600
 MAX_LISTED = 20
+FOLLOW_POLL = 0.25  # following another process's job: noticed within this
 
 
 @dataclass
@@ -44,33 +42,6 @@ class Progress:
 
 
 ProgressFn = Callable[[Progress], Awaitable[None]]
-
-
-@dataclass
-class JobRecord:
-    """The persisted part of a job."""
-
-    id: str
-    kind: JobKind
-    status: JobStatus
-    created_at: float
-    updated_at: float
-    pid: int
-    api_url: str
-    owner: str = ""
-    session_id: str | None = None
-    dedupe_key: str | None = None
-    params: dict[str, Any] = field(default_factory=dict)
-    render_id: str | None = None
-    renders_submitted: int = 0
-    percent: float | None = None
-    message: str = ""
-    result: dict[str, Any] | None = None
-    error: dict[str, str] | None = None
-
-    @property
-    def done(self) -> bool:
-        return self.status in TERMINAL
 
 
 class Job:
@@ -117,14 +88,30 @@ class Job:
     def finish(
         self, status: JobStatus, *, result: dict[str, Any] | None = None, error: dict[str, str] | None = None
     ) -> None:
-        """Move to a terminal state (once), persist, wake everybody."""
+        """Move to a terminal state (once), queue the write, wake everybody."""
+        if self._close(status, result, error):
+            self._wake_done()
+
+    async def end(
+        self, status: JobStatus, *, result: dict[str, Any] | None = None, error: dict[str, str] | None = None
+    ) -> None:
+        """``finish``, waking waiters only once the record is on disk (so what they read there is whole)."""
+        if self._close(status, result, error):
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(self._registry.log.flush)
+            self._wake_done()
+
+    def _close(self, status: JobStatus, result: dict[str, Any] | None, error: dict[str, str] | None) -> bool:
         if self.record.done:
-            return
+            return False
         self.record.status = status
         self.record.result = result
         self.record.error = error
         self.record.updated_at = time.time()
         self._registry.save(self.record)
+        return True
+
+    def _wake_done(self) -> None:
         self._done.set()
         self.handed_off.set()
         self._wake()
@@ -206,31 +193,32 @@ if sys.platform == "win32":
 
 
 class JobRegistry:
-    """Live jobs of this process plus the on-disk log of recent ones."""
+    """Live jobs of this process plus the job log of recent ones (this and other processes')."""
 
     def __init__(self, store: Store, api_url: str, *, clock: Callable[[], float] = time.time) -> None:
-        self._store = store
+        self.log = JobLog(store, api_url, clock=clock)
         self._api_url = api_url
         self._clock = clock
         self._live: dict[str, Job] = {}
+        self._creating = anyio.Lock()
         self.owner = secrets.token_hex(8)
         _LIVE_OWNERS.add(self.owner)
 
     def close(self) -> None:
-        """Forget this registry's ownership: its unfinished jobs become orphans for the next one."""
+        """Write what is queued and forget this registry's ownership: unfinished jobs become orphans."""
+        self.log.flush()
         _LIVE_OWNERS.discard(self.owner)
 
-    def create(
+    def _record(
         self,
         kind: JobKind,
-        *,
         session_id: str | None,
-        dedupe_key: str | None = None,
-        params: dict[str, Any] | None = None,
-        message: str = "starting",
-    ) -> Job:
+        dedupe_key: str | None,
+        params: dict[str, Any],
+        message: str,
+    ) -> JobRecord:
         now = self._clock()
-        record = JobRecord(
+        return JobRecord(
             id=new_job_id(),
             kind=kind,
             status="running",
@@ -241,71 +229,118 @@ class JobRegistry:
             owner=self.owner,
             session_id=session_id,
             dedupe_key=dedupe_key,
-            params=dict(params or {}),
+            params=dict(params),
             message=message,
         )
-        job = Job(record, self)
-        self._live[job.id] = job
-        self.save(record)
+
+    def _register(self, record: JobRecord) -> Job:
+        job = self._live[record.id] = Job(record, self)
         return job
 
+    def create(
+        self,
+        kind: JobKind,
+        *,
+        session_id: str | None,
+        dedupe_key: str | None = None,
+        params: dict[str, Any] | None = None,
+        message: str = "starting",
+    ) -> Job:
+        """A new job, written to the log before returning (blocking; prefer ``create_or_join``)."""
+        record = self._record(kind, session_id, dedupe_key, dict(params or {}), message)
+        self.log.save_now(record)
+        return self._register(record)
+
+    async def create_or_join(
+        self,
+        kind: JobKind,
+        *,
+        dedupe_key: str,
+        window: float,
+        session_id: str | None = None,
+        params: dict[str, Any] | None = None,
+        message: str = "starting",
+        also: Callable[[JobRecord], bool] | None = None,
+    ) -> tuple[Job, bool]:
+        """The running (or recently succeeded) job with this key (or that ``also`` accepts), else a new
+        one: atomic across processes. Returns (job, joined); nothing is awaited between check and creation.
+        """
+
+        def make() -> JobRecord:
+            return self._record(kind, session_id, dedupe_key, dict(params or {}), message)
+
+        def find(records: list[JobRecord]) -> JobRecord | None:
+            return self._match(records, dedupe_key, window, also)
+
+        async with self._creating:  # in-process twins: the second waits until the first is registered
+            record, joined = await anyio.to_thread.run_sync(self.log.create_or_join, make, find)
+            if not joined:
+                return self._register(record), False
+            return self._live.get(record.id) or Job(record, self), True
+
+    def _match(
+        self,
+        records: list[JobRecord],
+        dedupe_key: str,
+        window: float,
+        also: Callable[[JobRecord], bool] | None = None,
+    ) -> JobRecord | None:
+        now = self._clock()
+        for record in records:
+            live = self._live.get(record.id)
+            record = live.record if live is not None else record
+            if record.dedupe_key != dedupe_key and (also is None or not also(record)):
+                continue
+            if record.status == "running" and (live is not None or _owner_alive(record)):
+                return record
+            if record.status == "succeeded" and now - record.updated_at < window:
+                return record
+        return None
+
     def save(self, record: JobRecord) -> None:
-        try:
-            self._store.write_json(f"jobs/{record.id}.json", asdict(record))
-        except OSError as err:  # the job still runs; only its persistence is degraded
-            log.warning("could not write the job log for %s: %s", record.id, err)
+        self.log.save(record)
 
     def adopt(self, record: JobRecord) -> Job:
         """Take over a job left by a dead process (same id, this pid)."""
         record.pid = os.getpid()
         record.owner = self.owner
-        job = Job(record, self)
-        self._live[job.id] = job
+        job = self._register(record)
         self.save(record)
         return job
 
     def get(self, job_id: str) -> Job:
-        """A live job, or one from the log (read-only view)."""
-        job_id = job_id.strip()
-        if job_id in self._live:
-            return self._live[job_id]
-        record = self._load(f"jobs/{job_id}.json") if _valid_id(job_id) else None
-        if record is None:
+        """A live job, or one from the log (a view). Blocking when not live: call from a worker thread."""
+        job_id = job_id.strip() if isinstance(job_id, str) else ""
+        live = self._live.get(job_id)
+        if live is not None:
+            return live
+        record = self.log.refresh().get(job_id) if _valid_id(job_id) else None
+        if record is None or record.api_url != self._api_url:
             shown = job_id if len(job_id) <= 60 else job_id[:59] + "…"  # the caller's text: any length
             raise NotFound(f"No job {shown!r}.", hint="Call status without a job id to list recent jobs.")
         return Job(record, self)
 
-    def find_duplicate(self, dedupe_key: str, window: float) -> Job | None:
-        """A running job with this key, or one that succeeded less than ``window`` s ago."""
-        now = self._clock()
-        for record in self.records():
-            if record.dedupe_key != dedupe_key:
-                continue
-            if record.status == "running" or (
-                record.status == "succeeded" and now - record.updated_at < window
-            ):
-                return self._live.get(record.id) or Job(record, self)
-        return None
+    def live(self, job_id: str) -> Job | None:
+        return self._live.get(job_id)
+
+    def find_duplicate(
+        self, dedupe_key: str, window: float, also: Callable[[JobRecord], bool] | None = None
+    ) -> Job | None:
+        """A running job with this key, or one that succeeded less than ``window`` s ago (blocking)."""
+        record = self._match(self.log.recent(), dedupe_key, window, also)
+        if record is None:
+            return None
+        return self._live.get(record.id) or Job(record, self)
 
     def records(self) -> list[JobRecord]:
-        """Recent jobs for this API URL, newest first (live ones override the log)."""
-        by_id: dict[str, JobRecord] = {}
-        cutoff = self._clock() - KEEP_SECONDS
-        for name in self._store.list("jobs"):
-            record = self._load(name)
-            if record is None:
-                continue
-            if record.updated_at < cutoff and record.done:
-                self._store.delete(name)
-                continue
-            if record.api_url == self._api_url:
-                by_id[record.id] = record
+        """Recent jobs for this API URL, newest first; live ones as this process knows them (blocking)."""
+        by_id = {r.id: r for r in self.log.recent()}
         for job_id, job in self._live.items():
             by_id[job_id] = job.record
         return sorted(by_id.values(), key=lambda r: r.created_at, reverse=True)
 
     def orphans(self) -> Iterator[JobRecord]:
-        """Jobs the log says are running whose owning process is gone."""
+        """Jobs the log says are running whose owning process is gone (blocking)."""
         for record in self.records():
             if record.status == "running" and record.id not in self._live and not _owner_alive(record):
                 yield record
@@ -313,15 +348,48 @@ class JobRegistry:
     def running_elsewhere(self, record: JobRecord) -> bool:
         return record.id not in self._live and record.status == "running" and _owner_alive(record)
 
-    def _load(self, name: str) -> JobRecord | None:
-        raw = self._store.read_json(name)
-        if not isinstance(raw, dict):
-            return None
-        with contextlib.suppress(TypeError, ValueError):
-            return JobRecord(**{k: v for k, v in raw.items() if k in JobRecord.__dataclass_fields__})
-        log.warning("ignoring unreadable job file %s", name)
-        return None
+    async def follow(self, job: Job, timeout: float, on_progress: ProgressFn | None = None) -> None:
+        """Wait up to ``timeout`` s for a job another process runs, reading its file as it changes.
+
+        Returns early when it ends or its owner dies (the caller then reconciles it).
+        """
+        deadline = time.monotonic() + max(0.0, timeout)
+        stamp = await anyio.to_thread.run_sync(self.log.mtime, job.id)
+        last_report = time.monotonic()
+        while not job.done and _owner_alive(job.record):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            await anyio.sleep(min(FOLLOW_POLL, remaining))
+            now_stamp = await anyio.to_thread.run_sync(self.log.mtime, job.id)
+            changed = now_stamp != stamp
+            if changed:
+                stamp = now_stamp
+                record = await anyio.to_thread.run_sync(self.log.load, job.id)
+                if record is not None:
+                    job.record = record
+                    job.last_progress = Progress(message=record.message, percent=record.percent)
+            if (
+                on_progress is not None
+                and not job.done
+                and (changed or time.monotonic() - last_report >= 5.0)
+            ):
+                last_report = time.monotonic()
+                await on_progress(replace(job.last_progress, elapsed=time.time() - job.record.created_at))
 
 
 def _valid_id(job_id: str) -> bool:
     return job_id.startswith("job_") and job_id[4:].isalnum() and len(job_id) <= 40
+
+
+__all__ = [
+    "TERMINAL",
+    "Job",
+    "JobKind",
+    "JobRecord",
+    "JobRegistry",
+    "JobStatus",
+    "Progress",
+    "ProgressFn",
+    "new_job_id",
+]

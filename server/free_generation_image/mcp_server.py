@@ -6,14 +6,17 @@ stdout is the protocol here: nothing in this module (or below it) prints; logs g
 from __future__ import annotations
 
 import base64
+import heapq
 import logging
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal, TypeVar, cast
+from typing import Annotated, Any, Literal, TypeVar, cast
 
 import anyio.to_thread
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import (
     AcceptedElicitation,
     Context,
@@ -22,21 +25,32 @@ from mcp.server.mcpserver import (
     MCPServer,
     Resolve,
 )
-from mcp.server.mcpserver.exceptions import ResourceError, ToolError
+from mcp.server.mcpserver.exceptions import (
+    ResourceError,
+    ResourceNotFoundError,
+    ToolError,
+    UnexpectedToolError,
+)
 from mcp.types import (
     CallToolResult,
     ContentBlock,
     ImageContent,
+    InputRequiredResult,
+    Resource,
     ResourceLink,
     TextContent,
     ToolAnnotations,
 )
-from pydantic import BaseModel, Field
+from mcp.types import Tool as MCPTool
+from pydantic import BaseModel, Field, ValidationError
 
 from free_generation_image import files
 from free_generation_image.config import Settings
+from free_generation_image.downloads import RESOURCE_PREFIX, resource_uri_for
+from free_generation_image.engine import local_error
 from free_generation_image.errors import FGIError
 from free_generation_image.jobs import Progress, ProgressFn
+from free_generation_image.mcp_schema import argument_error, compact_tools
 from free_generation_image.models import (
     CancelResult,
     ChatResult,
@@ -47,25 +61,21 @@ from free_generation_image.models import (
     StatusResult,
     UploadResult,
 )
-from free_generation_image.nemo.errors import NemoError
 from free_generation_image.prompting import AspectRatio, Kind
 from free_generation_image.service import Service
 from free_generation_image.skillmeta import SKILL
+from free_generation_image.studio import Studio, tool_meta
 
 log = logging.getLogger(__name__)
 
-RESOURCE_PREFIX = "fgi://output/"
-RESOURCE_TYPES = {
-    "png": "image/png",
-    "jpg": "image/jpeg",
-    "jpeg": "image/jpeg",
-    "webp": "image/webp",
-    "gif": "image/gif",
-    "mp4": "video/mp4",
-    "mov": "video/quicktime",
-    "webm": "video/webm",
-    "json": "application/json",
-}
+# Suffix -> MIME type of the files the output dir holds: the product's one media table (files.py, keyed by
+# kind; a JPEG is saved as .jpg) plus the JSON sidecars.
+MEDIA_TYPES = {("jpg" if kind == "jpeg" else kind): mime for kind, mime in files.MIME_TYPES.items()}
+del MEDIA_TYPES["bin"]
+RESOURCE_TYPES = MEDIA_TYPES | {"jpeg": files.MIME_TYPES["jpeg"], "json": "application/json"}
+RECENT_FILES = 50  # resources/list shows this many newest saved files; older ones stay readable by URI
+# One resource read is one JSON-RPC message (base64 adds a third): beyond this, point at the file instead.
+MAX_RESOURCE_BYTES = 25 * 2**20
 DEFAULT_WAIT = 50.0
 MAX_TOOL_WAIT = 55.0  # hosts cut calls at ~60 s and none extends on progress (mcp-notes §6)
 
@@ -88,7 +98,32 @@ STOPS = ToolAnnotations(
 
 @dataclass
 class AppState:
-    service: Service
+    service: Service | None
+    # Remote mode (remote/app.py): each request's own user's Service instead of one per process.
+    service_for: Callable[[Context], Service] | None = None
+
+
+class ToolSurface(MCPServer[AppState]):
+    """The SDK server, with a compact tool listing and argument errors in one plain sentence."""
+
+    async def list_tools(self) -> list[MCPTool]:
+        return compact_tools(await super().list_tools())
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context[AppState, Any] | None = None
+    ) -> CallToolResult | InputRequiredResult:
+        try:
+            return await super().call_tool(name, arguments, context)
+        except UnexpectedToolError:
+            raise
+        except ToolError as err:
+            # The SDK raises a failed argument validation (and only that: a tool body's own errors are wrapped
+            # differently) as a ToolError caused by the ValidationError, whose text is a pydantic dump.
+            if not isinstance(err.__cause__, ValidationError):
+                raise
+            schemas = {tool.name: tool.input_schema for tool in await self.list_tools()}
+            message = argument_error(name, err.__cause__, arguments, schemas.get(name, {}))
+            raise ToolError(message) from err.__cause__
 
 
 def instructions() -> str:
@@ -98,10 +133,12 @@ def instructions() -> str:
 
 def _service(ctx: Context) -> Service:
     state = cast(AppState, ctx.request_context.lifespan_context)
+    service = state.service_for(ctx) if state.service_for is not None else state.service
+    assert service is not None
     params = ctx.session.client_params
     if params is not None and params.client_info is not None:
-        state.service.set_client_name(params.client_info.name)
-    return state.service
+        service.set_client_name(params.client_info.name)
+    return service
 
 
 def _progress(ctx: Context) -> ProgressFn:
@@ -123,22 +160,32 @@ def _wait(seconds: float) -> float:
 
 
 async def _call(fn: Callable[[], Awaitable[Model]]) -> Model:
-    """Run a service call; our errors become tool errors carrying the actionable message."""
+    """Run a service call; every error becomes a tool error with a message and what to do next."""
     try:
         return await fn()
     except FGIError as err:
         raise ToolError(err.user_text()) from err
+    except OSError as err:  # local state (config or output folder) is never a reason to stop serving
+        raise ToolError(local_error(err).user_text()) from err
+    except Exception as err:
+        log.exception("tool call failed unexpectedly")
+        raise ToolError(
+            f"Unexpected error ({type(err).__name__}). This is a bug; the server keeps running. "
+            "Please report it with the server log."
+        ) from err
 
 
 async def _media_blocks(media: list[MediaFile]) -> list[ContentBlock]:
     blocks: list[ContentBlock] = []
     for item in media:
         # Decoding an image or a video frame is CPU work: keep it off the event loop.
-        preview = await anyio.to_thread.run_sync(files.make_preview, Path(item.path))
-        if preview is not None:
+        preview = await anyio.to_thread.run_sync(files.try_preview, Path(item.path))
+        if isinstance(preview, files.Preview):
             blocks.append(
                 ImageContent(data=base64.b64encode(preview.data).decode(), mime_type=preview.mime_type)
             )
+        elif preview is not None:  # say why there is no preview (e.g. PyAV missing) and how to fix it
+            blocks.append(TextContent(text=preview.reason))
         if item.resource_uri:
             blocks.append(
                 ResourceLink(
@@ -165,42 +212,62 @@ class SpendConfirmation(BaseModel):
 
 
 async def confirm_budget(
-    prompt: str, ctx: Context, kind: Kind = "auto", duration_s: float | None = None
+    prompt: str,
+    ctx: Context,
+    kind: Kind = "auto",
+    aspect_ratio: AspectRatio | None = None,
+    duration_s: float | None = None,
+    new_project: bool = False,
 ) -> Elicit[SpendConfirmation] | SpendConfirmation:
-    """Ask the user (when the client can) before a generation that likely costs more than is available."""
-    service = _service(ctx)
-    try:
-        estimate, available = await service.preflight(prompt, kind, duration_s)
-    except (FGIError, NemoError) as err:
-        log.info("budget check skipped: %s", err)
-        return SpendConfirmation(send=False)  # the tool re-checks and reports any real problem
-    if available >= estimate:
-        return SpendConfirmation(send=False)
+    """Ask once, where the client can, when the estimate exceeds the balance; never for a call that joins a
+    running (or just finished) identical job. The estimate is a guess: without elicitation it never blocks."""
+    go = SpendConfirmation(send=True)
     caps = ctx.client_capabilities
     elicitation = caps.elicitation if caps is not None else None
     if elicitation is None or (elicitation.form is None and elicitation.url is not None):
-        return SpendConfirmation(send=False)
+        return go
+    service = _service(ctx)
+    try:
+        joining = await service.find_generate(
+            prompt, kind=kind, aspect_ratio=aspect_ratio, duration_s=duration_s, new_project=new_project
+        )
+        if joining is not None:
+            return go
+        estimate, available = await service.preflight(prompt, kind)
+    except (FGIError, OSError) as err:  # the tool checks the input again and reports any real problem
+        log.info("budget check skipped: %s", err)
+        return go
+    if available is None or available >= estimate:
+        return go
     return Elicit(
-        f"This generation likely costs about {estimate} credits and only {available} are available. "
-        "Send it anyway?",
+        f"This generation is estimated at about {estimate} credits (an estimate, not a price) and "
+        f"{available} are available. Send it anyway?",
         SpendConfirmation,
     )
 
 
 def build_server(
-    settings: Settings | None = None, *, service_factory: Callable[[Settings], Service] | None = None
+    settings: Settings | None = None,
+    *,
+    service_factory: Callable[[Settings], Service] | None = None,
+    service_for: Callable[[Context], Service] | None = None,
 ) -> MCPServer:
-    """The MCP server. ``settings`` default to the environment; tests inject a factory."""
+    """The MCP server. ``settings`` default to the environment; tests inject a factory. ``service_for``
+    (remote mode) picks the calling user's Service per request; then no process-wide Service is opened."""
 
     @asynccontextmanager
     async def lifespan(server: MCPServer) -> AsyncIterator[AppState]:
+        if service_for is not None:
+            yield AppState(service=None, service_for=service_for)
+            return
         resolved = settings or Settings.from_env()
         service = service_factory(resolved) if service_factory else Service(resolved)
         async with service:
-            service.reconcile()
+            await service.reconcile()
             yield AppState(service=service)
 
-    mcp = MCPServer(
+    studio = Studio.for_server(_service, settings, remote=service_for is not None)
+    mcp = ToolSurface(
         SKILL.name,
         title="Free Generation Image",
         version=SKILL.version,
@@ -210,11 +277,13 @@ def build_server(
         # The CLI configures logging for `serve`; an embedder calling build_server() gets quiet defaults
         # rather than a line (with signed media URLs) per backend request.
         log_level="WARNING",
+        extensions=[studio],
     )
 
     @mcp.tool(
         title="Generate image or video",
         annotations=SPENDS_OR_CHANGES,
+        meta=tool_meta(),
     )
     async def generate(
         prompt: Annotated[
@@ -227,11 +296,15 @@ def build_server(
         ],
         ctx: Context,
         confirmation: Annotated[ElicitationResult[SpendConfirmation], Resolve(confirm_budget)],
-        kind: Annotated[Kind, Field(description="image, video, or auto (let the prompt decide)")] = "auto",
+        kind: Annotated[
+            Kind, Field(description="image, video, or auto: what the prompt names, else an image")
+        ] = "auto",
         aspect_ratio: Annotated[
             AspectRatio | None, Field(description="Frame shape; default: backend's choice")
         ] = None,
-        duration_s: Annotated[float | None, Field(ge=1, le=60, description="Video length in seconds")] = None,
+        duration_s: Annotated[
+            float | None, Field(ge=1, le=60, description="Video length in seconds (videos only)")
+        ] = None,
         new_project: Annotated[
             bool, Field(description="Start a fresh project instead of adding to the current one")
         ] = False,
@@ -244,12 +317,16 @@ def build_server(
             ),
         ] = DEFAULT_WAIT,
     ) -> Annotated[CallToolResult, GenerateResult]:
-        """Generate an image or short video from a text prompt. SPENDS CREDITS (about 30 per image, about 100
-        per video clip), so call it once per request and never retry it after a timeout: if it returns a
-        job_id, follow it with `status(job_id=...)`. The same prompt sent again while it runs (or just after)
-        returns the same job instead of paying twice. Results include the saved file paths and previews."""
-        if not isinstance(confirmation, AcceptedElicitation):
-            raise ToolError("Not sent: the user declined to spend credits on this generation.")
+        """Make an image or a short video from a text prompt and save it on the user's computer.
+        SPENDS CREDITS (about 30 per image, about 100 per video clip), so call it once per request and never
+        retry it after a timeout: a result with a job_id is still running; collect it with
+        `status(job_id=...)`. The same prompt sent again while it runs (or just after) returns that job
+        instead of paying twice. Each call adds to the current project (its timeline), which `export` renders.
+        Results give the saved file paths, previews and the credits before and after."""
+        if not isinstance(confirmation, AcceptedElicitation) or not confirmation.data.send:
+            raise ToolError(
+                "Not sent: the user chose not to spend credits on this generation. Nothing was charged."
+            )
         service = _service(ctx)
         result = await _call(
             lambda: service.generate(
@@ -260,7 +337,6 @@ def build_server(
                 new_project=new_project,
                 wait_seconds=_wait(wait_seconds),
                 on_progress=_progress(ctx),
-                confirmed=confirmation.data.send,
             )
         )
         return await _result(result, result.text(), result.media)
@@ -279,11 +355,18 @@ def build_server(
             ),
         ],
         ctx: Context,
+        wait_seconds: Annotated[
+            float, Field(ge=0, le=55, description="Max seconds to wait before returning a job_id")
+        ] = DEFAULT_WAIT,
     ) -> Annotated[CallToolResult, UploadResult]:
-        """Add reference images, clips or audio to the current project (free). URLs are handed to the backend,
-        not downloaded here. Use before `generate` when the user wants to build on their own media."""
+        """Add the user's own images, clips or audio to the current project (free), so the next `generate`
+        can build on them. URLs are handed to the backend, not downloaded here."""
         sources = [source] if isinstance(source, str) else list(source)
-        result = await _call(lambda: _service(ctx).upload(sources))
+        result = await _call(
+            lambda: _service(ctx).upload(
+                sources, wait_seconds=_wait(wait_seconds), on_progress=_progress(ctx)
+            )
+        )
         return await _result(result, result.text())
 
     @mcp.tool(
@@ -298,10 +381,13 @@ def build_server(
     @mcp.tool(
         title="Project and job status",
         annotations=READS,
+        meta=tool_meta(),
     )
     async def status(
         ctx: Context,
-        job_id: Annotated[str | None, Field(description="A job_id returned by generate/export/chat")] = None,
+        job_id: Annotated[
+            str | None, Field(description="A job_id returned by generate, upload, export or chat")
+        ] = None,
         wait_seconds: Annotated[
             float, Field(ge=0, le=55, description="With job_id: max seconds to wait for it")
         ] = 0,
@@ -317,6 +403,7 @@ def build_server(
     @mcp.tool(
         title="Export video or still",
         annotations=RENDERS,
+        meta=tool_meta(),
     )
     async def export(
         ctx: Context,
@@ -327,9 +414,9 @@ def build_server(
             float, Field(ge=0, le=55, description="Max seconds to wait before returning a job_id")
         ] = DEFAULT_WAIT,
     ) -> Annotated[CallToolResult, ExportResult]:
-        """Render the project's timeline and save the file locally (FREE: no credits). Renders take ~30 s;
-        if it is not done within wait_seconds you get a job_id for `status`. Exporting the same unchanged
-        timeline again returns the same file."""
+        """Render the whole project timeline into one file (an MP4 video or a PNG still) and save it
+        locally. FREE: no credits. Renders take about 30 s; if one is not done within wait_seconds you
+        get a job_id for `status`. Exporting the same unchanged timeline again returns the same file."""
         result = await _call(
             lambda: _service(ctx).export(format, wait_seconds=_wait(wait_seconds), on_progress=_progress(ctx))
         )
@@ -363,11 +450,13 @@ def build_server(
             ),
         ],
         ctx: Context,
-        wait_seconds: Annotated[float, Field(ge=0, le=55, description="Max seconds to wait")] = DEFAULT_WAIT,
+        wait_seconds: Annotated[
+            float, Field(ge=0, le=55, description="Max seconds to wait before returning a job_id")
+        ] = DEFAULT_WAIT,
     ) -> Annotated[CallToolResult, ChatResult]:
-        """Route free text to the right operation: export/导出, credits/积分, status/状态, upload/上传 (with a
-        path or URL), cancel <job_id>; anything else is a generation (SPENDS CREDITS). Prefer the specific
-        tools when the intent is clear."""
+        """Route the user's free text to one operation: export/导出, credits/积分, status/状态,
+        upload/上传 (with a path or URL), cancel <job_id>; anything else is a generation (SPENDS CREDITS).
+        Prefer the specific tools when the intent is clear."""
         result = await _call(
             lambda: _service(ctx).chat(message, wait_seconds=_wait(wait_seconds), on_progress=_progress(ctx))
         )
@@ -381,20 +470,78 @@ def build_server(
             description=f"A .{ext} file saved in the output folder",
         )
         async def read_output(name: str, ctx: Context) -> bytes:
-            return _read_output(_service(ctx).settings.output_dir, f"{name}.{ext}")
+            output_dir = _service(ctx).settings.output_dir
+            return await anyio.to_thread.run_sync(_read_output, output_dir, f"{name}.{ext}")
 
     for ext, mime in RESOURCE_TYPES.items():
         _register_resource(ext, mime)
 
+    async def list_recent_files(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        """resources/list: the SDK's static list plus the newest saved files (templates cover the rest)."""
+        result = await call_next(ctx)
+        if ctx.method != "resources/list" or not isinstance(result, dict) or (ctx.params or {}).get("cursor"):
+            return result
+        output_dir = _service(Context(request_context=ctx, mcp_server=mcp)).settings.output_dir
+        recent = await anyio.to_thread.run_sync(_recent_files, output_dir)
+        listed = [r.model_dump(mode="json", by_alias=True, exclude_none=True) for r in recent]
+        return {**result, "resources": [*result.get("resources", []), *listed]}
+
+    mcp.middleware.append(list_recent_files)
+    studio.install(mcp)
     return mcp
 
 
 def _read_output(output_dir: Path, name: str) -> bytes:
-    """Bytes of a file directly inside the output dir; anything else is refused."""
+    """Bytes of a file directly inside the output dir, up to MAX_RESOURCE_BYTES; anything else is refused."""
     path = output_dir / name
-    if "/" in name or "\\" in name or not files.is_inside(output_dir, path) or not path.is_file():
-        raise ResourceError(f"No such output file: {name}")
-    return path.read_bytes()
+    if (
+        "/" in name
+        or "\\" in name
+        or name.startswith(".")  # partial downloads in progress
+        or not files.is_inside(output_dir, path)
+        or not path.is_file()
+    ):
+        raise ResourceNotFoundError(f"No such output file: {name}")
+    with path.open("rb") as stream:
+        data = stream.read(MAX_RESOURCE_BYTES + 1)
+    if len(data) > MAX_RESOURCE_BYTES:
+        size = max(len(data), path.stat().st_size)
+        raise ResourceError(
+            f"{name} is {size / 2**20:.0f} MB, too large to send in one message (the limit is "
+            f"{MAX_RESOURCE_BYTES / 2**20:.0f} MB); open it from {path} instead."
+        )
+    return data
+
+
+def _recent_files(output_dir: Path, limit: int = RECENT_FILES) -> list[Resource]:
+    """The newest saved media files directly in the output dir, newest first (blocking)."""
+    found: list[tuple[float, str, int]] = []
+    try:
+        with os.scandir(output_dir) as entries:
+            for entry in entries:
+                suffix = entry.name.rpartition(".")[2]
+                hidden = entry.name.startswith(".")  # partial downloads in progress
+                if hidden or suffix not in MEDIA_TYPES or not entry.is_file(follow_symlinks=False):
+                    continue
+                stat = entry.stat(follow_symlinks=False)
+                found.append((stat.st_mtime, entry.name, stat.st_size))
+    except OSError as err:  # no output yet, or unreadable: nothing to list
+        log.debug("output dir not listed: %s", err)
+        return []
+    resources: list[Resource] = []
+    for _, name, size in heapq.nlargest(limit, found):
+        uri = resource_uri_for(output_dir, output_dir / name)
+        if uri is not None:
+            resources.append(
+                Resource(
+                    uri=uri,
+                    name=name,
+                    mime_type=MEDIA_TYPES[name.rpartition(".")[2]],
+                    size=size,
+                    description=f"Saved at {output_dir / name}",
+                )
+            )
+    return resources
 
 
 def serve(settings: Settings | None = None) -> None:

@@ -9,6 +9,20 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 JobState = Literal["completed", "running", "failed", "cancelled", "interrupted"]
+# Who reads ``text()``: a model calling tools (MCP) or a person at a shell (CLI), each told its next step.
+Voice = Literal["tool", "cli"]
+CLI_COMMAND = "free-generation-image"
+
+
+def collect_step(job_id: str, voice: Voice) -> str:
+    """How to collect a job that is still running, in the reader's terms."""
+    if voice == "cli":
+        return f"run `{CLI_COMMAND} status --job {job_id}`"
+    return f"call status with job_id={job_id}"
+
+
+def _capitalized(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 class Project(BaseModel):
@@ -27,7 +41,7 @@ class CreditsInfo(BaseModel):
     anonymous: bool = Field(False, description="True for the free anonymous account")
     top_up_link: str | None = Field(None, description="Where to get more credits")
 
-    def text(self) -> str:
+    def text(self, voice: Voice = "tool") -> str:
         line = f"Credits: {self.available} available, {self.frozen} frozen, {self.total} total."
         if self.top_up_link and self.available < 100:
             line += f" More credits: {self.top_up_link}"
@@ -57,18 +71,18 @@ class GenerateResult(BaseModel):
     credits_after: int | None = None
     credits_spent: int | None = None
     suggestions: list[str] = Field(default_factory=list, description="Next steps the user may want")
-    tools_used: list[str] = Field(default_factory=list, description="Backend tools the agent ran")
+    credits_estimate: int | None = Field(None, description="Estimated cost in credits (a guess, not a price)")
     notes: list[str] = Field(default_factory=list, description="Things the user should know")
     deduplicated: bool = Field(False, description="True when this returned an earlier identical request")
     project: Project | None = None
     progress: str = ""
 
-    def text(self) -> str:
+    def text(self, voice: Voice = "tool") -> str:
         lines: list[str] = []
         if self.status == "running":
             lines.append(
                 f"Still generating (job {self.job_id}): {self.progress or 'working'}. Nothing was "
-                f"re-sent; call status with job_id={self.job_id} to collect the result."
+                f"re-sent; {collect_step(self.job_id, voice)} to collect the result."
             )
         elif self.status != "completed":
             lines.append(f"Generation {self.status} (job {self.job_id}).")
@@ -108,13 +122,11 @@ class ExportResult(BaseModel):
     notes: list[str] = Field(default_factory=list)
     project: Project | None = None
 
-    def text(self) -> str:
+    def text(self, voice: Voice = "tool") -> str:
         if self.status == "running":
             pct = f" {self.percent:.0f}%" if self.percent is not None else ""
-            head = (
-                f"Rendering{pct} (job {self.job_id}). Export is free. Call status with job_id={self.job_id} "
-                "to collect the file."
-            )
+            step = _capitalized(collect_step(self.job_id, voice))
+            head = f"Rendering{pct} (job {self.job_id}). Export is free. {step} to collect the file."
         elif self.file:
             head = f"Exported {self.format.upper()}: {self.file.path}" + (
                 f"\nURL: {self.url}" if self.url else ""
@@ -138,11 +150,19 @@ class UploadedItem(BaseModel):
 
 
 class UploadResult(BaseModel):
-    files: list[UploadedItem]
+    status: JobState = "completed"
+    job_id: str | None = None
+    files: list[UploadedItem] = Field(default_factory=list)
     timeline: str = ""
     project: Project | None = None
+    progress: str = ""
 
-    def text(self) -> str:
+    def text(self, voice: Voice = "tool") -> str:
+        if self.status == "running" and self.job_id:
+            return (
+                f"Still uploading (job {self.job_id}): {self.progress or 'working'}. "
+                f"{_capitalized(collect_step(self.job_id, voice))} to see what was added."
+            )
         lines = [f"Added {len(self.files)} file(s) to the project:"]
         for item in self.files:
             size = f" {item.width}x{item.height}" if item.width and item.height else ""
@@ -155,9 +175,9 @@ class UploadResult(BaseModel):
 
 class JobSummary(BaseModel):
     job_id: str
-    kind: Literal["generate", "export"]
+    kind: Literal["generate", "export", "upload"]
     status: str
-    what: str = Field(description="Prompt or export format")
+    what: str = Field(description="Prompt, export format or uploaded sources")
     created_at: float
     percent: float | None = None
     message: str = ""
@@ -172,16 +192,19 @@ class StatusResult(BaseModel):
     job: JobSummary | None = None
     generate: GenerateResult | None = None
     export: ExportResult | None = None
+    upload: UploadResult | None = None
     error: str | None = Field(None, description="Why the job failed, with what to do")
 
     def saved_files(self) -> list[MediaFile]:
         return _saved(self.generate, self.export)
 
-    def text(self) -> str:
+    def text(self, voice: Voice = "tool") -> str:
         if self.generate is not None:
-            return self.generate.text()
+            return self.generate.text(voice)
         if self.export is not None:
-            return self.export.text()
+            return self.export.text(voice)
+        if self.upload is not None:
+            return self.upload.text(voice)
         lines: list[str] = []
         if self.job is not None:
             lines.append(
@@ -211,7 +234,7 @@ class CancelResult(BaseModel):
     render_cancelled: bool = False
     message: str
 
-    def text(self) -> str:
+    def text(self, voice: Voice = "tool") -> str:
         return self.message
 
 
@@ -230,9 +253,9 @@ class ChatResult(BaseModel):
     def saved_files(self) -> list[MediaFile]:
         return _saved(self.generate, self.export)
 
-    def text(self) -> str:
+    def text(self, voice: Voice = "tool") -> str:
         inner = self.generate or self.export or self.credits or self.status or self.upload or self.cancel
-        return inner.text() if inner is not None else ""
+        return inner.text(voice) if inner is not None else ""
 
 
 def _saved(generate: GenerateResult | None, export: ExportResult | None) -> list[MediaFile]:

@@ -3,12 +3,22 @@ into production and a restart continues where the user left off."""
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import anyio
+import anyio.to_thread
+
+from free_generation_image.locks import LockBox
 from free_generation_image.models import Project
+from free_generation_image.nemo.client import NemoClient
+from free_generation_image.nemo.errors import NemoError
+from free_generation_image.prompting import detect_language
 from free_generation_image.store import Store
+
+log = logging.getLogger(__name__)
 
 _FILE = "project.json"
 LINK_TTL = 6 * 24 * 3600  # claim tokens live 7 days (contract §2.3); refresh a day early
@@ -61,3 +71,66 @@ class ProjectStore:
         raw = self._store.read_json(_FILE)
         if isinstance(raw, dict) and raw.pop(self._api_url, None) is not None:
             self._store.write_json(_FILE, raw)
+
+
+class ProjectKeeper:
+    """The current project: made when first needed, replaced once when the backend lost it, whoever
+    notices first (in this process or another sharing the config dir); concurrent callers all get the
+    replacement. File work runs in worker threads."""
+
+    def __init__(
+        self, store: Store, api_url: str, client: NemoClient, language: str | None, locks: LockBox
+    ) -> None:
+        self.store = ProjectStore(store, api_url)
+        self._client = client
+        self._language = language
+        self._lock = locks.get("project")
+
+    async def load(self) -> SavedProject | None:
+        return await anyio.to_thread.run_sync(self.store.load)
+
+    async def ensure(self, *, new: bool = False, language_hint: str = "") -> SavedProject:
+        """The current project (a new one when there is none, or when ``new``), with a fresh web link."""
+        async with self._lock.hold(timeout=30.0, best_effort=True):
+            saved = None if new else await self.load()
+            if saved is None:
+                return await self._create(language_hint)
+            if not saved.link_fresh:
+                saved.link = await self._link(saved)
+                saved.link_at = time.time()
+                await anyio.to_thread.run_sync(self.store.save, saved)
+            return saved
+
+    async def replace(self, lost: SavedProject, language_hint: str = "") -> SavedProject:
+        """A new project in place of ``lost``, unless somebody already replaced it: then theirs."""
+        async with self._lock.hold(timeout=30.0, best_effort=True):
+            saved = await self.load()
+            if saved is not None and saved.session_id != lost.session_id:
+                return saved
+            log.info("project %s is gone on the backend; starting a new one", lost.task_id)
+            return await self._create(language_hint)
+
+    async def _create(self, language_hint: str) -> SavedProject:
+        await self._client.ensure_token()
+        language = detect_language(language_hint, self._language)
+        name = " ".join(language_hint.split())[:60] or "free-generation-image"
+        info = await self._client.create_session(task_name=name, language=language)
+        saved = SavedProject(
+            task_id=info.task_id,
+            session_id=info.session_id,
+            user_id=self._client.user_id,
+            language=language,
+            created_at=time.time(),
+        )
+        saved.link = await self._link(saved)
+        saved.link_at = time.time()
+        await anyio.to_thread.run_sync(self.store.save, saved)
+        log.info("started project %s (session %s, language %s)", saved.task_id, saved.session_id, language)
+        return saved
+
+    async def _link(self, saved: SavedProject) -> str | None:
+        try:
+            return await self._client.claim_link(saved.task_id, saved.session_id)
+        except NemoError as err:
+            log.info("no claim link: %s", err)
+            return None

@@ -1,8 +1,11 @@
-"""Pure helpers for what we send to the agent: the explicit instruction, language, kind, cost guess."""
+"""Pure helpers for what we send to the agent: the explicit instruction, language, kind, cost guess.
+
+Image first: a prompt that names no kind makes an image (this is free-generation-*image*, and a
+video costs about three times as much); ``kind="video"`` or a prompt asking for a video makes a video.
+"""
 
 from __future__ import annotations
 
-import math
 import re
 import unicodedata
 from typing import Literal
@@ -11,10 +14,10 @@ Kind = Literal["auto", "image", "video"]
 AspectRatio = Literal["16:9", "9:16", "1:1", "4:3", "3:4"]
 
 # Credits (contract §9: ≈100 per generated clip, ≈50 per edit; image price unknown -> GUESS 30).
+# One generation makes one clip whatever duration was asked for (a longer request is cut, not billed twice).
 VIDEO_CLIP_COST = 100
-IMAGE_COST = 30  # GUESS: no public source prices a still; revisit when real traffic is seen.
+IMAGE_COST = 30  # GUESS: no public source prices a still; budget.CostBook learns the real price.
 EDIT_COST = 50
-CLIP_SECONDS = 10.0
 
 _IMAGE_WORDS = re.compile(
     r"\b(image|images|picture|pic|photo|photograph|poster|illustration|drawing|painting|still|wallpaper|"
@@ -40,6 +43,13 @@ def infer_kind(prompt: str) -> Literal["image", "video"] | None:
     return None
 
 
+def resolve_kind(prompt: str, kind: Kind = "auto") -> Literal["image", "video"]:
+    """What a generation will make: the explicit kind, else what the prompt names, else an image."""
+    if kind != "auto":
+        return kind
+    return infer_kind(prompt) or "image"
+
+
 def detect_language(prompt: str, configured: str | None) -> str:
     """NEMO_LANGUAGE wins; else a prompt written in CJK script means ``zh``; else ``en``."""
     if configured:
@@ -55,27 +65,24 @@ def compose_message(
     duration_s: float | None = None,
 ) -> str:
     """The user's prompt plus an explicit instruction, so the agent does not have to guess."""
+    resolved = resolve_kind(prompt, kind)
     parts: list[str] = []
-    if kind == "image":
+    if resolved == "image" and (kind == "image" or infer_kind(prompt) is None):
         parts.append("Generate a still image (not a video)")
     elif kind == "video":
         parts.append("Generate a video clip")
     if aspect_ratio:
         parts.append(f"aspect ratio {aspect_ratio}")
-    if duration_s is not None and kind != "image":
+    if duration_s is not None and resolved == "video":
         parts.append(f"duration {duration_s:g} seconds")
     if not parts:
         return prompt
     return f"{prompt}\n\n[Request: {', '.join(parts)}.]"
 
 
-def estimate_cost(prompt: str, *, kind: Kind = "auto", duration_s: float | None = None) -> int:
-    """A conservative guess of the credits a generation will take (used only to warn before spending)."""
-    resolved = kind if kind != "auto" else (infer_kind(prompt) or "video")
-    if resolved == "image":
-        return IMAGE_COST
-    clips = max(1, math.ceil((duration_s or CLIP_SECONDS) / CLIP_SECONDS))
-    return VIDEO_CLIP_COST * clips
+def estimate_cost(prompt: str, *, kind: Kind = "auto") -> int:
+    """A guess of the credits a generation takes, before any real charge was seen (it never blocks)."""
+    return IMAGE_COST if resolve_kind(prompt, kind) == "image" else VIDEO_CLIP_COST
 
 
 def prompt_key(prompt: str) -> str:

@@ -148,3 +148,117 @@ def test_serve_keeps_stdout_for_the_protocol_even_with_debug(cli: Cli) -> None:
     messages = [json.loads(line) for line in done.stdout.splitlines()]  # nothing but JSON-RPC
     assert messages[0]["id"] == 1
     assert messages[0]["result"]["serverInfo"]["name"] == "free-generation-image"
+
+
+QUIET_EXIT = (0, 141)  # done before the reader left, or stopped by the closed pipe (128 + SIGPIPE)
+NOT_QUIET = ("Traceback", "BrokenPipeError", "unexpected", "Exception ignored", "report it")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="EPIPE on a pipe is POSIX behaviour")
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (("--json", "status"), 141),
+        (("status",), 141),
+        (("credits", "--json"), 141),
+        (("--help",), 0),  # argparse itself ignores a failed write of the help
+    ],
+)
+def test_a_closed_pipe_ends_the_command_quietly(cli: Cli, args: tuple[str, ...], code: int) -> None:
+    cli.json("generate", "a red fox in the snow", "--kind", "image")  # so status has a timeline and a job
+    for _ in range(3):
+        read_end, write_end = os.pipe()
+        os.close(read_end)  # the reader is gone before the first byte: every write fails with EPIPE
+        try:
+            done = subprocess.run(
+                cli.command(*args),
+                env=cli.env,
+                stdin=subprocess.DEVNULL,
+                stdout=write_end,
+                stderr=subprocess.PIPE,
+                text=True,
+                timeout=60,
+                check=False,
+            )
+        finally:
+            os.close(write_end)
+        assert (done.returncode, done.stderr) == (code, ""), done.stderr
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="EPIPE on a pipe is POSIX behaviour")
+def test_piped_into_head_it_exits_quietly(cli: Cli) -> None:
+    # `free-generation-image --json status | head -1`: the reader takes one line and leaves, whenever.
+    cli.json("generate", "a red fox in the snow", "--kind", "image")
+    for _ in range(5):
+        proc = cli.popen("--json", "status")
+        assert proc.stdout is not None and proc.stderr is not None
+        assert proc.stdout.readline() == "{\n"
+        proc.stdout.close()
+        stderr = proc.stderr.read()
+        proc.wait(timeout=60)
+        assert proc.returncode in QUIET_EXIT, stderr
+        assert not any(word in stderr for word in NOT_QUIET), stderr
+
+
+HOSTILE = "\x1b]0;pwned\x07 \x1b[2J\x1b[H \x07 \u202egnp.exe\u202c \x1b]8;;http://evil.test\x1b\\"
+OWN_SEQUENCES = ("\r\x1b[K", "\x1b[2m", "\x1b[0m")  # the display's redraw and dim: nothing else may pass
+
+
+def _without_own_sequences(terminal: str) -> str:
+    for sequence in OWN_SEQUENCES:
+        terminal = terminal.replace(sequence, "")
+    return terminal
+
+
+def _assert_clean(text: str) -> None:
+    for char in ("\x1b", "\x07", "\x9b", "\x9d", "\u202e", "\u202c"):
+        assert char not in text, (char, text)
+    assert "\\u001b" not in text and "\\u202e" not in text  # not even escaped inside JSON
+
+
+@pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")
+def test_escape_sequences_from_the_backend_never_reach_the_terminal(cli: Cli, sandbox: Sandbox) -> None:
+    # The sandbox's agent echoes the prompt (its title) in what it says, in the timeline and the file name.
+    prompt = f"a lighthouse {HOSTILE} at dusk"
+    for args in (("generate", prompt, "--kind", "image"), ("generate", prompt, "--kind", "image", "--json")):
+        out, terminal, code = _on_a_terminal(cli, *args)
+        assert code == 0, terminal
+        _assert_clean(out)
+        _assert_clean(_without_own_sequences(terminal))
+    sandbox.inject("error_frame", after=1, message=f"Agent crashed {HOSTILE}", path="/run_sse")
+    out, terminal, code = _on_a_terminal(cli, "generate", "a second lighthouse", "--kind", "image")
+    assert code != 0
+    assert "Agent crashed" in terminal
+    _assert_clean(out)
+    _assert_clean(_without_own_sequences(terminal))
+
+
+def _on_a_terminal(cli: Cli, *args: str) -> tuple[str, str, int]:
+    """Run with stderr on a pseudo-terminal (the live display) and stdout on a pipe; what each received."""
+    parent, child = os.openpty()
+    proc = subprocess.Popen(
+        cli.command(*args),
+        env={k: v for k, v in cli.env.items() if k != "TERM"},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=child,
+    )
+    os.close(child)
+    chunks: list[bytes] = []
+
+    def drain() -> None:
+        while True:
+            try:
+                data = os.read(parent, 4096)
+            except OSError:
+                return
+            if not data:
+                return
+            chunks.append(data)
+
+    reader = threading.Thread(target=drain)
+    reader.start()
+    stdout, _ = proc.communicate(timeout=60)
+    reader.join(10)
+    os.close(parent)
+    return stdout.decode(), b"".join(chunks).decode(errors="replace"), proc.returncode

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from free_generation_image import cli
 from tests.cli.helpers import run_main
+from tests.pyav_faults import with_broken_pyav, without_h264_encoder, without_pyav
 
 
 @pytest.fixture(autouse=True)
@@ -51,3 +53,37 @@ def test_demo_json_and_output_dir(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert document["generate"]["status"] == document["export"]["status"] == "completed"
     assert document["status"]["ready_to_export"] is True
     assert document["sandbox_url"].startswith("http://127.0.0.1:")
+
+
+@pytest.mark.parametrize(
+    ("fault", "says"),
+    [
+        (lambda mp, tmp: without_pyav(mp), "Video support is missing: PyAV (the `av` package"),
+        (with_broken_pyav, "Video support is broken: PyAV (the `av` package) is installed but cannot"),
+        (lambda mp, tmp: without_h264_encoder(mp), "Video support is incomplete: this PyAV build has no H"),
+    ],
+    ids=["missing", "broken", "no-encoder"],
+)
+def test_without_working_video_support_the_demo_says_exactly_that_before_starting(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    fault: Callable[[pytest.MonkeyPatch, Path], None],
+    says: str,
+) -> None:
+    monkeypatch.setenv("NEMO_OUTPUT_DIR", str(tmp_path / "out"))
+    fault(monkeypatch, tmp_path)
+    run = run_main(capsys, "demo")
+    assert run.code == 3, run.err
+    assert run.out == ""
+    assert run.err.startswith(f"error: {says}")
+    assert run.err.count("\n") == 1
+    assert "install" in run.err  # and how to fix it
+    for wrong in ("render failed", "try again later", "web app", "[1/3]"):
+        assert wrong not in run.err  # not a backend failure, and nothing was started
+    assert not (tmp_path / "out").exists()
+    as_json = run_main(capsys, "demo", "--json")
+    assert as_json.code == 3
+    error = json.loads(as_json.out)["error"]
+    assert (error["type"], error["exit_code"]) == ("VideoSupportMissing", 3)
+    assert error["message"].startswith(says)

@@ -96,11 +96,12 @@ def test_wait_0_hands_back_a_job_id_that_status_collects(main_in_process: Main, 
     started = main_in_process("export", "--wait", "0")
     assert started.code == 75, started.err
     match = re.search(
-        r"^Collect it later with: free-generation-image status --job (job_[0-9a-f]+)$",
+        r"^Rendering.* Run `free-generation-image status --job (job_[0-9a-f]+)` to collect the file\.$",
         started.out,
         re.MULTILINE,
     )
     assert match, started.out
+    assert "job_id=" not in started.out  # the shell's voice only: commands, not tool calls
     assert render_submits(sandbox) == 1  # handed to the backend before the command returned
 
     collected = main_in_process("status", "--job", match.group(1), "--json")
@@ -127,34 +128,24 @@ def test_cancel_a_render_then_its_status_says_cancelled(main_in_process: Main, s
     assert f"Export cancelled (job {job_id})." in status.out
 
 
-def test_a_generation_over_budget_is_refused_before_sending_unless_confirmed(
+def test_piped_an_estimate_above_the_balance_is_sent_and_stated(
     main_in_process: Main, sandbox: Sandbox
 ) -> None:
-    sandbox.configure(starting_credits=50)
-    refused = main_in_process("generate", "ocean waves at dawn", "--kind", "video")
-    assert refused.code == 5
-    assert "likely costs about 100 credits and only 50 are available" in refused.err
-    assert refused.err.endswith("Nothing was sent. To send it anyway, add --yes.\n")
-    as_json = main_in_process("generate", "ocean waves at dawn", "--kind", "video", "--json")
-    assert as_json.code == 5
-    assert as_json.json()["error"]["type"] == "LikelyOverBudget"
-    assert "register?bind=anon_" in as_json.json()["error"]["hint"]
-    assert prompts_sent(sandbox) == []
-
-    confirmed = main_in_process("generate", "ocean waves at dawn", "--kind", "video", "--yes")
-    assert confirmed.code == 5  # sent once; the backend refused it as well (code 2001)
-    assert "Not enough credits" in confirmed.err
+    # The estimate (100 for a clip) is a guess: this backend charges 50 and the user has 60.
+    sandbox.configure(starting_credits=60, cost_video=50)
+    made = main_in_process("generate", "ocean waves at dawn", "--kind", "video", "--json")
+    assert made.code == 0, made.err
+    assert made.json()["credits_estimate"] == 100 and made.json()["credits_spent"] == 50
+    assert any("an estimate, not a price" in note for note in made.json()["notes"])
     assert len(prompts_sent(sandbox)) == 1
 
 
-def test_chat_over_budget_with_yes_sends_the_generation_once(main_in_process: Main, sandbox: Sandbox) -> None:
+def test_only_the_backend_says_the_credits_ran_out(main_in_process: Main, sandbox: Sandbox) -> None:
     sandbox.configure(starting_credits=20)
-    refused = main_in_process("chat", "a watercolor picture of a heron")
-    assert refused.code == 5
-    assert prompts_sent(sandbox) == []
-    confirmed = main_in_process("chat", "a watercolor picture of a heron", "--yes", "--json")
-    assert confirmed.code == 5  # 30 needed, 20 available: the backend refuses too
-    assert confirmed.json()["error"]["type"] == "InsufficientCredits"
+    refused = main_in_process("chat", "a watercolor picture of a heron", "--json")
+    assert refused.code == 5  # 30 needed, 20 available: sent once, and the backend's 2001 says no
+    assert refused.json()["error"]["type"] == "InsufficientCredits"
+    assert "register?bind=anon_" in refused.json()["error"]["hint"]
     assert len(prompts_sent(sandbox)) == 1
 
 
@@ -196,16 +187,56 @@ class _Terminal(io.StringIO):
         return True
 
 
-@pytest.mark.parametrize(("answer", "sent"), [("y\n", 1), ("n\n", 0), ("", 0)])
-def test_on_a_terminal_the_user_is_asked_before_spending_beyond_the_credits(
-    main_in_process: Main, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, answer: str, sent: int
+@pytest.mark.parametrize(("answer", "sent", "code"), [("y\n", 1, 5), ("n\n", 0, 1), ("", 0, 1)])
+def test_on_a_terminal_the_user_is_asked_once_before_spending_beyond_the_credits(
+    main_in_process: Main,
+    sandbox: Sandbox,
+    monkeypatch: pytest.MonkeyPatch,
+    answer: str,
+    sent: int,
+    code: int,
 ) -> None:
     sandbox.configure(starting_credits=50)
     monkeypatch.setattr(sys, "stdin", _Terminal(answer))
     args = build_parser().parse_args(["generate", "ocean waves at dawn", "--kind", "video"])
     stderr, stdout = _Terminal(), io.StringIO()
     run = Run(args=args, display=Display(stderr, "off", clock=time.monotonic), stdout=stdout, stderr=stderr)
-    assert execute(run) == 5  # declined, or sent and refused by the backend (code 2001)
-    assert "likely costs about 100 credits and only 50 are available" in stderr.getvalue()
-    assert "Send it anyway? [y/N] " in stderr.getvalue()
+    assert execute(run) == code  # a yes is sent and refused by the backend (2001); a no sends nothing
+    assert (
+        "estimated at about 100 credits (an estimate, not a price) and 50 are available" in stderr.getvalue()
+    )
+    assert stderr.getvalue().count("Send it anyway? [y/N] ") == 1
     assert len(prompts_sent(sandbox)) == sent
+    if not sent:
+        assert "Not sent: you chose not to spend credits" in stderr.getvalue()
+
+
+HOSTILE = "\x1b]0;pwned\x07\x1b[2J\x07\u202e"
+
+
+def test_a_backend_error_message_is_printed_without_its_escape_sequences(
+    main_in_process: Main, sandbox: Sandbox
+) -> None:
+    for extra in ((), ("--json",)):
+        sandbox.inject("error_frame", after=1, message=f"Agent {HOSTILE}crashed", path="/run_sse")
+        run = main_in_process("generate", f"a kite {HOSTILE}over the sea", "--kind", "image", *extra)
+        assert run.code != 0
+        for char in "\x1b\x07\u202e":
+            assert char not in run.out + run.err
+        assert "\\u001b" not in run.out  # not even escaped in the JSON document
+        assert "Agent crashed" in (run.json()["error"]["message"] if extra else run.err)
+
+
+@pytest.mark.parametrize("value", ["0", "61", "nan", "inf", "-inf", "-5"])
+def test_a_bad_duration_names_the_flag_and_the_range(
+    main_in_process: Main, sandbox: Sandbox, value: str
+) -> None:
+    run = main_in_process("generate", "waves at dawn", "--kind", "video", f"--duration={value}")
+    assert run.code == 2
+    assert run.err.startswith("error: --duration")
+    assert "duration_s" not in run.err
+    assert "60" in run.err  # the allowed range, in words a person can act on
+    assert "less than or equal" not in run.err
+    as_json = main_in_process("generate", "waves at dawn", "--kind", "video", f"--duration={value}", "--json")
+    assert as_json.json()["error"]["argument"] == "--duration"
+    assert prompts_sent(sandbox) == []

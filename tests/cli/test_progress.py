@@ -239,6 +239,32 @@ def test_plain_mode_prints_changes_rate_limited_and_never_ansi() -> None:
     assert "\x1b" not in out.getvalue()
 
 
+HOSTILE = ["\x1b]0;pwned\x07", "\x1b[2J", "\x07", "\u202e", "\x1b]8;;http://x.test\x1b\\", "\r"]
+
+
+@pytest.mark.parametrize("mode", ["live", "plain"])
+@pytest.mark.parametrize("seq", HOSTILE)
+def test_agent_text_and_progress_messages_reach_the_terminal_cleaned(mode: DisplayMode, seq: str) -> None:
+    clock = Clock()
+    out = io.StringIO()
+    act = Activity(out, mode, "Generating", clock=clock, width=lambda: 80, unicode=True, dim=False)
+    act.update(Progress(message=f"working{seq} hard", text_delta=f"Sure{seq}! "))
+    clock.now += TEXT_QUIET_SECONDS + 3
+    act.update(Progress(message=f"rendering{seq} 10%"))
+    act.draw()
+    act.close()
+    Display(out, mode, clock=clock).note(f"note{seq} here")
+    written = out.getvalue().replace(CLEAR_LINE, "")  # the display's own redraw sequence
+    assert not any(ch in written for ch in "\x1b\x07\u202e\r"), repr(written)
+    assert written.startswith("Sure")
+    assert "rendering 10%" in written  # the status line stays one line, whatever the message holds
+    assert written.endswith(("note here\n", "note\n here\n"))  # a CR becomes a line break, never a rewind
+
+
+def test_one_line_drops_controls_and_newlines() -> None:
+    assert one_line("a\x1b[31m red\x1b[0m\n\tline\u202e") == "a red line"
+
+
 def test_plain_mode_always_announces_a_download() -> None:
     clock = Clock()
     act, out = activity("plain", clock)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
-from mcp.types import ElicitResult, ImageContent, ResourceLink, TextContent
+from mcp.types import ImageContent, ResourceLink, TextContent
 
 from free_generation_image.sandbox import Sandbox
 
@@ -39,7 +39,7 @@ async def test_tools_are_listed_with_schemas_and_annotations(server: MCPServer, 
         annotations = tools[name].annotations
         assert annotations and annotations.idempotent_hint is True
     assert "FREE" in (tools["export"].description or "")
-    assert set(tools["upload"].input_schema["properties"]) == {"source"}
+    assert set(tools["upload"].input_schema["properties"]) == {"source", "wait_seconds"}
     assert set(tools["cancel"].input_schema["required"]) == {"job_id"}
 
 
@@ -163,48 +163,9 @@ async def test_chat_routes_chinese_export_and_credits(server: MCPServer, mode: s
         assert data["operation"] == "export" and data["export"]["status"] == "completed", text_of(exported)
 
 
-async def test_over_budget_generation_asks_the_user_first(server: MCPServer, sandbox: Sandbox) -> None:
-    answers: list[str] = []
-
-    async def decline(context: Any, params: Any) -> ElicitResult:
-        answers.append(params.message)
-        return ElicitResult(action="decline")
-
-    async with Client(server, mode="legacy", elicitation_callback=decline) as client:
-        await client.call_tool("generate", {"prompt": "a video of a comet", "kind": "video"})  # 100 -> 0
-        result = await client.call_tool("generate", {"prompt": "a second video of a comet", "kind": "video"})
-    assert result.is_error and "declined" in text_of(result)
-    assert answers and "credits" in answers[0]
-    sent = [e for e in sandbox.journal("/run_sse") if e.kind == "request"]
-    assert len(sent) == 1
-
-
-async def test_over_budget_without_elicitation_is_a_clear_refusal(server: MCPServer) -> None:
-    async with Client(server, mode="auto") as client:
-        await client.call_tool("generate", {"prompt": "a video of a comet", "kind": "video"})
-        result = await client.call_tool("generate", {"prompt": "a second video of a comet", "kind": "video"})
-    assert result.is_error
-    assert "register?bind=" in text_of(result)
-
-
 async def test_structured_content_never_contains_the_token(server: MCPServer, sandbox: Sandbox) -> None:
     async with Client(server, mode="auto") as client:
         result = await client.call_tool("generate", {"prompt": "an image of a key", "kind": "image"})
         status = await client.call_tool("status", {})
     dumped = json.dumps(result.structured_content) + text_of(result) + json.dumps(status.structured_content)
     assert "nmv_usr_" not in dumped
-
-
-async def test_over_budget_generation_is_sent_when_the_user_accepts(
-    server: MCPServer, sandbox: Sandbox, mode: str
-) -> None:
-    async def accept(context: Any, params: Any) -> ElicitResult:
-        return ElicitResult(action="accept", content={"send": True})
-
-    async with Client(server, mode=mode, elicitation_callback=accept) as client:
-        await client.call_tool("generate", {"prompt": "a video of a comet", "kind": "video"})  # 100 -> 0
-        result = await client.call_tool("generate", {"prompt": "an image of a comet", "kind": "image"})
-    # Sent because the user said yes; the backend then refuses for lack of credits, with the link.
-    assert result.is_error and "register?bind=" in text_of(result)
-    sent = [e for e in sandbox.journal("/run_sse") if e.kind == "request"]
-    assert len(sent) == 2

@@ -83,7 +83,8 @@ def test_parse_only_the_documented_keys() -> None:
     # Without durations only the first start is known (0); nothing is made up for the second one.
     video = Track(code=0, segments=(Segment(start_ms=0), Segment()))
     assert draft == Draft(tracks=(video, Track(code=1)), duration_ms=5000)
-    assert summarize(draft) == "Timeline (1 track, 5s): 1. Video: clip (+1 more) (from 0s)"
+    # Nothing names the track: it is called by its type and place in the draft, never a made-up word.
+    assert summarize(draft) == "Timeline (1 track, 5s): 1. Video track 1 (from 0s, 2 clips)"
 
 
 @pytest.mark.parametrize("raw", [None, 5, "not json", b"\xff\xfe", [], ["t"], True, 1.5])
@@ -152,8 +153,8 @@ def test_summary_details() -> None:
         ]
     }
     assert summarize(parse_draft(raw)) == (
-        "Timeline (3 tracks, 2.5s): 1. Image: red fox.png (0-2.5s) 2. BGM: music (+1 more) (0-2.5s, 20-80%) "
-        "3. track 3: stickers (0.5-2.5s)"
+        "Timeline (3 tracks, 2.5s): 1. Image: red fox.png (0-2.5s) "
+        "2. Audio track 2 (0-2.5s, 2 clips, 20-80%) 3. track 3: stickers (0.5-2.5s)"
     )
 
 
@@ -165,6 +166,180 @@ def test_summary_is_one_safe_line_with_cjk_and_control_characters() -> None:
     shown = summary.split("Video: ", 1)[1].rsplit(" (", 1)[0]
     assert shown.endswith("…")
     assert sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in shown) <= LABEL_WIDTH
+
+
+# ------------------------------------------------------------------------------------------- labels
+
+# Track 2 of every draft below: ids "trk_2"/"seg_2" and a file named after the id, as a backend may store
+# media. A name is put in one documented place at a time (contract §5.1 and ARCHITECTURE.md data shapes).
+_ID_FILE = "https://cdn.test/media/trk_2.mp4"
+
+
+def _second_track(track: dict[str, Any] | None = None, **segment: Any) -> dict[str, Any]:
+    """A draft whose second track is a 10-s video track with ``track`` keys and ``segment`` keys added."""
+    clip = {"id": "seg_2", "s": 0, "d": 10000, "src": _ID_FILE, **segment}
+    music = {"id": "trk_1", "tt": 1, "n": "BGM", "sg": [{"id": "seg_1", "s": 0, "d": 10000, "n": "Lo-fi"}]}
+    return {"t": [music, {"id": "trk_2", "tt": 0, "sg": [clip], **(track or {})}], "d": 10000}
+
+
+NAMED_PLACES: list[tuple[str, dict[str, Any], str]] = [
+    ("track n", _second_track({"n": "Neon Harbor"}), "Video: Neon Harbor (0-10s)"),
+    ("track name", _second_track({"name": "Neon Harbor"}), "Video: Neon Harbor (0-10s)"),
+    ("track title", _second_track({"title": "Neon Harbor"}), "Video: Neon Harbor (0-10s)"),
+    ("track m.name", _second_track({"m": {"name": "Neon Harbor"}}), "Video: Neon Harbor (0-10s)"),
+    ("track m.title", _second_track({"m": {"title": "Neon Harbor"}}), "Video: Neon Harbor (0-10s)"),
+    (
+        "track metadata.name",
+        _second_track({"metadata": {"name": "Neon Harbor"}}),
+        "Video: Neon Harbor (0-10s)",
+    ),
+    ("segment n", _second_track(n="Neon Harbor"), "Video: Neon Harbor (0-10s)"),
+    ("segment name", _second_track(name="Neon Harbor"), "Video: Neon Harbor (0-10s)"),
+    ("segment title", _second_track(title="Neon Harbor"), "Video: Neon Harbor (0-10s)"),
+    ("segment m.title", _second_track(m={"title": "Neon Harbor"}), "Video: Neon Harbor (0-10s)"),
+    ("segment m.name", _second_track(m={"name": "Neon Harbor"}), "Video: Neon Harbor (0-10s)"),
+    ("segment meta.label", _second_track(meta={"label": "Neon Harbor"}), "Video: Neon Harbor (0-10s)"),
+    (
+        "title segment txt",
+        _second_track({"tt": 7}, txt="Neon Harbor", sty="neon blue", src=None),
+        "Title: 'Neon Harbor' (0-10s, neon blue)",
+    ),
+    (
+        "src URL path",
+        _second_track(src="https://cdn.test/u/Neon%20Harbor.mp4?sig=trk_2"),
+        "Video: Neon Harbor.mp4 (0-10s)",
+    ),
+    (
+        "src sandbox path",
+        _second_track(src="/mnt/userdata/u1/Neon Harbor.mp4"),
+        "Video: Neon Harbor.mp4 (0-10s)",
+    ),
+    ("src camera file", _second_track(src="https://cdn.test/IMG_1234.MOV"), "Video: IMG_1234.MOV (0-10s)"),
+    ("image track", _second_track(kind="image", src="https://cdn.test/fox.png"), "Image: fox.png (0-10s)"),
+]
+
+
+@pytest.mark.parametrize(("raw", "expected"), [p[1:] for p in NAMED_PLACES], ids=[p[0] for p in NAMED_PLACES])
+def test_labels_come_from_where_the_draft_names_things(raw: dict[str, Any], expected: str) -> None:
+    summary = summarize(parse_draft(raw))
+    assert summary == f"Timeline (2 tracks, 10s): 1. BGM: Lo-fi (0-10s) 2. {expected}"
+    assert "trk_" not in summary.replace("sig=trk_2", "")
+    assert "seg_" not in summary
+
+
+NAMELESS: list[tuple[str, dict[str, Any]]] = [
+    ("nothing but ids", _second_track()),
+    ("file named after the segment id", _second_track(src="https://cdn.test/seg_2.mp4")),
+    ("digest file name", _second_track(src="https://cdn.test/media/3f2a9c1e8b7d6a5f4e3d.mp4")),
+    ("uuid file name", _second_track(src="/mnt/userdata/u/0b1f7c52-8a3e-4c1d-9f2b-7e6d5c4b3a21.mp4")),
+    ("prefixed digest", _second_track(src="https://cdn.test/gen_9f86d081884c7d65.png")),
+    ("random token", _second_track(src="https://cdn.test/aZ3kQ9xY7mN2pL5vR8tB.mp4")),
+    ("inline media", _second_track(src="data:video/mp4;base64,AAAAIGZ0eXBpc29t")),
+    ("no src", _second_track(src=None)),
+    ("generic track name", _second_track({"n": "Video"})),
+    ("generic track title", _second_track({"m": {"title": "video track"}})),
+    ("generic Chinese name", _second_track({"n": "视频轨道"})),
+    ("name that is the track id", _second_track({"n": "trk_2"})),
+    ("segment name that is an id", _second_track(n="SEG_2")),
+    ("name made of controls", _second_track(n="\x1b[2J\u202e\x07")),
+]
+
+
+@pytest.mark.parametrize("raw", [p[1] for p in NAMELESS], ids=[p[0] for p in NAMELESS])
+def test_a_track_named_nowhere_is_its_type_and_place(raw: dict[str, Any]) -> None:
+    assert (
+        summarize(parse_draft(raw))
+        == "Timeline (2 tracks, 10s): 1. BGM: Lo-fi (0-10s) 2. Video track 2 (0-10s)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("track", "expected"),
+    [
+        ({"tt": 1, "sg": [{"s": 0, "d": 1000}]}, "Audio track 2 (0-1s)"),
+        ({"tt": 7, "sg": [{"s": 0, "d": 1000}, {"s": 1000, "d": 1000}]}, "Text track 2 (0-2s, 2 titles)"),
+        ({"tt": 0, "sg": [{"s": 0, "d": 1000, "kind": "image"}]}, "Image track 2 (0-1s)"),
+        ({"tt": 5, "sg": [{"s": 0, "d": 1000}]}, "Track 2 (0-1s)"),
+        ({"sg": [{"s": 0, "d": 1000}]}, "Track 2 (0-1s)"),
+    ],
+)
+def test_nameless_tracks_of_every_type(track: dict[str, Any], expected: str) -> None:
+    # The place is the track's place in the draft: an empty track before it still counts.
+    raw = {"t": [{"tt": 0, "n": "Intro", "sg": []}, track], "d": 2000}
+    assert summarize(parse_draft(raw)) == f"Timeline (1 track, 2s): 1. {expected}"
+
+
+def test_which_name_wins() -> None:
+    # The segment's own name, then (on a title track first) its text, then the track's name, then the file.
+    both = _second_track(
+        {"m": {"name": "Neon Harbor"}}, n="Harbor at dusk", src="https://cdn.test/harbor.mp4"
+    )
+    assert summarize(parse_draft(both)).endswith("2. Video: Harbor at dusk (0-10s)")
+    track_and_file = _second_track({"m": {"name": "Neon Harbor"}}, src="https://cdn.test/harbor.mp4")
+    assert summarize(parse_draft(track_and_file)).endswith("2. Video: Neon Harbor (0-10s)")
+    title = _second_track({"tt": 7, "n": "Opening"}, n="Title 1", txt="Neon Harbor", src=None)
+    assert summarize(parse_draft(title)).endswith("2. Title: 'Neon Harbor' (0-10s)")
+    # A track named by its metadata with several clips: the name is the track's, the count a detail.
+    raw = _second_track({"m": {"name": "Neon Harbor"}})
+    raw["t"][1]["sg"].append({"id": "seg_3", "s": 10000, "d": 5000, "src": "https://cdn.test/seg_3.mp4"})
+    assert summarize(parse_draft(raw)).endswith("2. Video: Neon Harbor (0-15s, 2 clips)")
+    # A later clip's own name still names the track's content.
+    raw["t"][1]["sg"][1]["n"] = "Pier"
+    assert summarize(parse_draft(raw)).endswith("2. Video: Pier (+1 more) (0-15s)")
+
+
+def test_labels_are_cleaned_backend_text() -> None:
+    hostile = "\x1b]0;pwned\x07Neon\x1b[2J\r\nHarbor\u202e\u2066\x9b31m"
+    for raw in (_second_track({"m": {"name": hostile}}), _second_track(n=hostile)):
+        assert summarize(parse_draft(raw)).endswith("2. Video: Neon Harbor (0-10s)")
+    styled = _second_track({"tt": 7}, txt=f"{hostile}!", sty="\x1b[5mred\x07", src=None)
+    assert summarize(parse_draft(styled)).endswith("2. Title: 'Neon Harbor!' (0-10s, red)")
+
+
+def test_diff_lines_use_the_same_labels() -> None:
+    empty: dict[str, Any] = {"t": [], "d": 0}
+    one = {"t": [_second_track()["t"][1]], "d": 10000}
+    assert diff_states(_state(draft=empty), _state(draft=one)).lines == [
+        "Duration 0s → 10s",
+        "Added Video track 1 (0-10s)",
+    ]
+    longer = copy.deepcopy(one)
+    longer["t"][0]["sg"].append({"id": "seg_3", "s": 10000, "d": 5000})
+    longer["d"] = 15000
+    assert diff_states(_state(draft=one), _state(draft=longer)).lines == [
+        "Duration 10s → 15s",
+        "Changed Video track 1: 0-10s → 0-15s, 2 clips",
+    ]
+    named = copy.deepcopy(one)
+    named["t"][0]["m"] = {"name": "Neon Harbor"}
+    assert diff_states(_state(draft=one), _state(draft=named)).lines == [
+        "Changed track Video: 0-10s → Neon Harbor (0-10s)"
+    ]
+    assert diff_states(_state(draft=named), _state(draft=empty)).lines == [
+        "Duration 10s → 0s",
+        "Removed track Video: Neon Harbor (0-10s)",
+    ]
+
+
+def test_new_media_is_never_named_by_its_id() -> None:
+    state = _state(
+        generated_media=[
+            {
+                "id": "gm_7",
+                "type": "image",
+                "url": "https://cdn.test/media/9f86d081884c7d659a2f.png",
+                "width": 8,
+                "height": 8,
+            },
+            {"id": "gm_8", "type": "video", "url": "https://cdn.test/media/gm_8.mp4", "title": "Neon Harbor"},
+            {"id": "gm_9", "type": "image", "url": "https://cdn.test/harbor.png"},
+        ]
+    )
+    assert [line for line in diff_states(None, state).lines if line.startswith("New")] == [
+        "New image (8x8)",
+        "New video: Neon Harbor",
+        "New image: harbor.png",
+    ]
 
 
 @pytest.mark.parametrize(

@@ -5,10 +5,13 @@ Slow by nature (pip resolves the dependencies from the index): about 45 s, most 
 
 from __future__ import annotations
 
+import email
 import json
+import re
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import anyio
@@ -35,6 +38,7 @@ def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> smoke.Ve
     return venv
 
 
+@pytest.mark.slow
 def test_wheel_carries_what_it_needs_and_passes_twine(wheel: Path) -> None:
     assert checks.wheel_problems(wheel, VERSION) == []
     done = subprocess.run(
@@ -47,6 +51,23 @@ def test_wheel_carries_what_it_needs_and_passes_twine(wheel: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+@pytest.mark.slow
+def test_every_runtime_dependency_has_an_upper_bound_and_pyav_is_one_of_them(wheel: Path) -> None:
+    with zipfile.ZipFile(wheel) as archive:
+        (name,) = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+        metadata = email.message_from_bytes(archive.read(name))
+    requires = metadata.get_all("Requires-Dist") or []
+    runtime = [r for r in requires if "extra ==" not in r]
+    names = {re.split(r"[\s<>=!~;\[(]", r, maxsplit=1)[0].lower() for r in runtime}
+    assert {"mcp", "httpx2", "pydantic", "pillow", "av"} <= names
+    unbounded = [r for r in runtime if "<" not in r.split(";")[0]]
+    assert unbounded == [], "a new major version could break an install: " + ", ".join(unbounded)
+    # `[video]` stays a valid extra (older instructions use it), and adds nothing now.
+    assert "video" in (metadata.get_all("Provides-Extra") or [])
+    assert not [r for r in requires if re.search(r"extra\s*==\s*['\"]video['\"]", r)]
+
+
+@pytest.mark.slow
 def test_version_and_metadata_come_from_the_installed_wheel(installed: smoke.Venv, tmp_path: Path) -> None:
     env = smoke.scrubbed_env(**smoke.isolated_settings(tmp_path))
     shown = smoke.run([installed.bin(checks.COMMAND), "--version"], env=env, cwd=tmp_path)
@@ -63,6 +84,7 @@ def test_version_and_metadata_come_from_the_installed_wheel(installed: smoke.Ven
     assert version == metadata == VERSION
 
 
+@pytest.mark.slow
 async def test_serve_over_stdio_lists_the_seven_tools(installed: smoke.Venv, tmp_path: Path) -> None:
     env = smoke.scrubbed_env(**smoke.isolated_settings(tmp_path))
     with anyio.fail_after(120):
@@ -73,15 +95,44 @@ async def test_serve_over_stdio_lists_the_seven_tools(installed: smoke.Venv, tmp
     assert answer.instructions == SKILL.section("How to use the tools")
 
 
-def test_demo_round_trip_saves_an_image_and_a_video(
-    installed: smoke.Venv, wheel: Path, tmp_path: Path
+@pytest.mark.slow
+def test_a_plain_install_has_pyav_with_an_h264_encoder(installed: smoke.Venv, tmp_path: Path) -> None:
+    # No extras: `uvx free-generation-image serve`, `uv tool install` and the MCPB bundle install this way.
+    probe = (
+        "import av; from free_generation_image import videolib; "
+        "print(av.__version__); print(videolib.h264_encoder())"
+    )
+    env = smoke.scrubbed_env(**smoke.isolated_settings(tmp_path))
+    done = smoke.run([installed.bin("python"), "-c", probe], env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    version, encoder = done.stdout.split()
+    assert int(version.split(".")[0]) >= 14
+    assert encoder == "libx264"  # PyPI's PyAV wheels carry it
+
+
+@pytest.mark.slow
+def test_demo_round_trip_saves_an_image_and_a_video_with_no_extras(
+    installed: smoke.Venv, tmp_path: Path
 ) -> None:
-    # Last in this module: it adds the video extra to the shared venv (the demo encodes an MP4).
-    installed.pip_install(f"{wheel}[video]")
     env = smoke.scrubbed_env(**smoke.isolated_settings(tmp_path))
     done = smoke.run([installed.bin(checks.COMMAND), "demo", "--json"], env=env, cwd=tmp_path, timeout=180)
     assert done.returncode == 0, done.stderr[-2000:]
     assert smoke.demo_problems(done.stdout, tmp_path / "out") == []
+    # The saved clip gets a real poster-frame preview in this install, as an MCP host would show it.
+    video = json.loads(done.stdout)["video"]
+    probe = (
+        "import sys; from pathlib import Path; from free_generation_image import files; "
+        "p = files.try_preview(Path(sys.argv[1])); print(type(p).__name__, getattr(p, 'mime_type', p))"
+    )
+    preview = smoke.run([installed.bin("python"), "-c", probe, video], env=env, cwd=tmp_path)
+    assert preview.returncode == 0, preview.stderr[-2000:]
+    assert preview.stdout.split()[0] == "Preview", preview.stdout
+
+
+@pytest.mark.slow
+def test_the_video_extra_still_installs(installed: smoke.Venv, wheel: Path) -> None:
+    # Last of the venv's tests: documented `[video]` commands keep working (the extra is empty now).
+    installed.pip_install(f"{wheel}[video]")
 
 
 def test_demo_problems_notices_a_missing_or_wrong_file(tmp_path: Path) -> None:
@@ -94,6 +145,7 @@ def test_demo_problems_notices_a_missing_or_wrong_file(tmp_path: Path) -> None:
     assert "video None is not a file" in problems[1]
 
 
+@pytest.mark.slow
 async def test_uvx_runs_the_built_wheel(wheel: Path, tmp_path: Path) -> None:
     # `uvx free-generation-image serve` is the documented one-line install for every host.
     uvx = shutil.which("uvx")
@@ -108,3 +160,9 @@ async def test_uvx_runs_the_built_wheel(wheel: Path, tmp_path: Path) -> None:
     with anyio.fail_after(300):
         answer = await smoke.ask_server(uvx, ["--from", str(wheel), checks.COMMAND, "serve"], env, tmp_path)
     assert answer.tools == smoke.TOOLS
+    # The same install makes videos: PyAV comes with it, no extra to name.
+    demo = smoke.run(
+        [uvx, "--from", str(wheel), checks.COMMAND, "demo", "--json"], env=env, cwd=tmp_path, timeout=300
+    )
+    assert demo.returncode == 0, demo.stderr[-2000:]
+    assert smoke.demo_problems(demo.stdout, tmp_path / "out") == []

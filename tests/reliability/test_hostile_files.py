@@ -198,7 +198,7 @@ def adopt_project(service: Service, hostile: Hostile, title: str) -> None:
     hostile.draft_title = title
     hostile.state = {"draft": hostile.draft(hostile.file_url("png"))}
     now = time.time()
-    service.projects.save(
+    service.projects.store.save(
         SavedProject(TASK_ID, SESSION_ID, None, "en", now, link="https://web.test/p", link_at=now)
     )
 
@@ -225,8 +225,8 @@ async def test_an_export_url_serving_html_falls_back_to_the_download_endpoint(
     result = await service.export("mp4", wait_seconds=20)
     assert result.file is not None and await anyio.Path(result.file.path).read_bytes() == MP4
     assert [p.name for p in files_under(settings.output_dir)] == [
-        "Harbour-at-night.mp4",
-        "Harbour-at-night.mp4.json",
+        "Harbour-at-night-export.mp4",
+        "Harbour-at-night-export.mp4.json",
     ]
 
 

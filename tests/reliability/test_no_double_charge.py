@@ -128,23 +128,28 @@ async def test_transient_read_failures_before_sending_are_retried(
     assert len(prompts_sent(sandbox)) == 1
 
 
-@pytest.mark.parametrize(
-    ("target", "fault"),
-    [
-        ("/api/state", "server_error"),
-        ("/api/state", "malformed_json"),
-        ("/api/credits", "server_error"),
-        ("/api/credits", "malformed_json"),
-    ],
-)
-async def test_an_unreadable_project_or_balance_means_nothing_is_sent(
-    service: Service, sandbox: Sandbox, target: str, fault: str
+@pytest.mark.parametrize("fault", ["server_error", "malformed_json"])
+async def test_an_unreadable_project_means_nothing_is_sent(
+    service: Service, sandbox: Sandbox, fault: str
 ) -> None:
     await service.credits()
-    sandbox.inject(fault, path=target, times=None)
+    sandbox.inject(fault, path="/api/state", times=None)
     with pytest.raises(FGIError):
         await service.generate("an image of a tall ship", kind="image", wait_seconds=30)
     assert prompts_sent(sandbox) == []
+
+
+@pytest.mark.parametrize("fault", ["server_error", "malformed_json"])
+async def test_an_unreadable_balance_only_loses_the_before_figure(
+    service: Service, sandbox: Sandbox, fault: str
+) -> None:
+    # The balance informs (credits before -> after); it never decides whether a prompt is sent.
+    await service.credits()
+    sandbox.inject(fault, path="/api/credits", times=None)
+    result = await service.generate("an image of a tall ship", kind="image", wait_seconds=30)
+    assert result.status == "completed" and result.media
+    assert result.credits_before is None and result.credits_spent is None
+    assert len(prompts_sent(sandbox)) == 1
 
 
 @pytest.mark.parametrize("fault", ["server_error", "malformed_json"])
@@ -154,6 +159,7 @@ async def test_state_unreadable_once_after_the_turn_is_read_again_not_failed(
     # A failure after the charge must not look like a failed generation: the user would send it again.
     sandbox.configure(generation_seconds=0.6)
     running = await service.generate("an image of a paper crane", kind="image", wait_seconds=0)
+    await _until(lambda: bool(prompts_accepted(sandbox)))
     sandbox.inject(fault, path="/api/state", times=3)
     done = await service.status(running.job_id, wait_seconds=30)
     assert done.generate is not None and done.generate.status == "completed", done.error
@@ -168,6 +174,7 @@ async def test_state_unreadable_for_good_after_the_turn_says_it_was_not_resent(
     sandbox.configure(generation_seconds=0.6)
     async with make_service(settings, recovery_delays=(1.0, 1.0)) as service:
         running = await service.generate("an image of a paper crane", kind="image", wait_seconds=0)
+        await _until(lambda: bool(prompts_accepted(sandbox)))
         sandbox.inject("server_error", path="/api/state", times=None)
         done = await service.status(running.job_id, wait_seconds=30)
         assert done.error is not None and "NOT sent again" in done.error
@@ -182,6 +189,7 @@ async def test_balance_unreadable_after_the_turn_only_loses_the_after_figure(
 ) -> None:
     sandbox.configure(generation_seconds=0.4)
     running = await service.generate("an image of a lantern", kind="image", wait_seconds=0)
+    await _until(lambda: bool(prompts_accepted(sandbox)))
     sandbox.inject("malformed_json", path="/api/credits", times=None)
     done = await service.status(running.job_id, wait_seconds=30)
     assert done.generate is not None and done.generate.status == "completed" and done.generate.media
@@ -208,7 +216,7 @@ async def test_a_server_restarted_mid_generation_collects_it_without_resending(
         if moment == "prompt_arrived":
             await _until(lambda: bool(prompts_accepted(sandbox)))
         else:
-            await _until(lambda: job.record.message not in ("", "sending the prompt"))
+            await _until(job.handed_off.is_set)
     # The process is gone mid-stream; a new one (same config dir) is asked about the session.
     server = build_server(settings, service_factory=make_service)
     async with Client(server, mode="auto") as client:
@@ -233,6 +241,7 @@ RENDER_FAULTS: list[tuple[str, int | None, dict[str, Any], type[FGIError] | None
     ("server_error", None, {"path": "/api/render/proxy/lambda"}, RenderFailed),
     ("malformed_json", 1, {"path": "/api/render/proxy/lambda"}, None),  # unreadable submit: new id once
     ("server_error", 4, {"path": "/api/render/proxy/lambda/"}, None),  # the polls
+    ("malformed_json", 4, {"path": "/api/render/proxy/lambda/"}, None),  # unreadable polls: as a 503
     ("rate_limited", 2, {"path": "/api/render/proxy/lambda/", "retry_after": 0.1}, None),
     ("drop_download", 1, {"path": "/files/"}, None),
 ]

@@ -236,7 +236,7 @@ async def test_without_pyav_an_mp4_render_fails_with_the_fix(
     monkeypatch.setitem(sys.modules, "av", None)  # `import av` now raises ImportError
     await submit_render(http, who, sid, "render_noav")
     data = await wait_render(http, who, "render_noav")
-    assert data["status"] == "failed" and "install the video extra" in data["error"]
+    assert data["status"] == "failed" and "pip install av" in data["error"]
     await submit_render(http, who, sid, "render_noav_png", fmt="png")
     assert (await wait_render(http, who, "render_noav_png"))["status"] == "completed"
 

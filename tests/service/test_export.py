@@ -50,7 +50,11 @@ async def test_same_unchanged_export_is_not_rendered_twice(service: Service, san
     await service.generate("an image of a teapot", kind="image")
     first = await service.export(wait_seconds=30)
     second = await service.export(wait_seconds=30)
-    assert second.job_id == first.job_id and second.file == first.file
+    assert second.status == "completed" and second.file == first.file
+    assert second.notes == [
+        f"The timeline has not changed since export job {first.job_id}: this is the same file."
+    ]
+    assert first.file is not None and Path(first.file.path).name == "An-image-of-a-teapot-export.mp4"
     assert len(render_submits(sandbox)) == 1
 
 

@@ -10,7 +10,7 @@ from PIL import Image
 
 from free_generation_image.nemo.errors import InsufficientCredits
 from free_generation_image.sandbox import Sandbox
-from free_generation_image.service import LikelyOverBudget, Service
+from free_generation_image.service import Service
 
 from .conftest import sse_requests
 
@@ -67,19 +67,31 @@ async def test_chinese_prompt_makes_a_chinese_session(service: Service, sandbox:
     assert any("\u4e00" <= ch <= "\u9fff" for ch in result.reply)
 
 
-async def test_likely_over_budget_is_refused_before_sending(service: Service, sandbox: Sandbox) -> None:
-    await service.generate("a video of a lighthouse", kind="video")  # 100 -> 0 credits
-    with pytest.raises(LikelyOverBudget) as info:
-        await service.generate("another video of a lighthouse", kind="video")
-    assert "register?bind=anon_" in info.value.hint
+async def test_an_estimate_above_the_balance_never_blocks_and_learns_the_real_price(
+    service: Service, sandbox: Sandbox
+) -> None:
+    sandbox.configure(starting_credits=60, cost_video=50)
+    result = await service.generate("a video of a lighthouse", kind="video")
+    # 100 estimated, 60 available: sent anyway; only the backend's 2001 may say the credits ran out.
+    assert result.status == "completed" and result.credits_estimate == 100
+    assert any("an estimate, not a price" in note and "60 available" in note for note in result.notes)
+    assert result.credits_spent == 50
+    assert await service.preflight("another clip", "video") == (50, 10)  # follows what was charged
     assert len(sse_requests(sandbox)) == 1
+
+
+async def test_a_prompt_naming_no_kind_makes_an_image(service: Service, sandbox: Sandbox) -> None:
+    result = await service.generate("sunset over a mountain lake")
+    assert result.status == "completed" and [m.kind for m in result.media] == ["png"]
+    assert (result.credits_spent, result.credits_estimate) == (30, 30)
+    assert "still image" in (sse_requests(sandbox)[0].message or "")
 
 
 async def test_out_of_credits_error_carries_the_registration_link(service: Service, sandbox: Sandbox) -> None:
     await service.credits()
     sandbox.inject("out_of_credits")
     with pytest.raises(InsufficientCredits) as info:
-        await service.generate("an image of a cat", kind="image", confirmed=True)
+        await service.generate("an image of a cat", kind="image")
     assert "/register?bind=anon_" in info.value.user_text()
 
 

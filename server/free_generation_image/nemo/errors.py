@@ -12,11 +12,15 @@ NemoError                     root of backend failures (``code``, ``status``)
 ├── BackendUnavailable        5xx, HTML error pages, network failures, timeouts
 │   └── StreamDropped         /run_sse broke after the prompt may have arrived: never re-send
 └── BadResponse               malformed JSON or an unexpected shape
+
+Messages often quote the backend, so every one is cleaned where it is built (``NemoError.__init__``):
+one line, no escape sequence, control or bidi character, whoever prints or returns it.
 """
 
 from __future__ import annotations
 
 from free_generation_image.errors import FGIError
+from free_generation_image.nemo.sanitize import clean, clean_line
 
 SUPPORTED_EXTENSIONS: dict[str, str] = {
     "mp4": "video/mp4",
@@ -47,7 +51,7 @@ class NemoError(FGIError):
     def __init__(
         self, message: str, *, hint: str | None = None, code: int | None = None, status: int | None = None
     ) -> None:
-        super().__init__(message, hint=hint)
+        super().__init__(clean_line(message), hint=clean(hint) if hint else hint)
         self.code = code
         self.status = status
 
@@ -167,7 +171,7 @@ def error_from(
     web_url: str = DEFAULT_WEB_URL,
 ) -> NemoError:
     """Map an application code (checked first) and/or HTTP status to the right exception."""
-    text = (message or "").strip() or (f"HTTP {status}" if status else f"error code {code}")
+    text = clean_line(message or "") or (f"HTTP {status}" if status else f"error code {code}")
     if code == 2001:
         return InsufficientCredits(
             f"Not enough credits: {text}", user_id=user_id, web_url=web_url, status=status

@@ -10,6 +10,10 @@ Partial text (``partial: true``, only when ADK streams) is reported as ``TextEve
 chunks; ADK then sends one non-partial event repeating the whole text. That non-partial
 ``TextEvent`` REPLACES the partial chunks received since the previous non-partial text: show
 chunks as live progress, keep only non-partial texts as the reply.
+
+Every string an event carries is backend text and is cleaned here (``nemo.sanitize``): no escape
+sequence, control or bidi character gets past this module. Partial chunks are cleaned one by one,
+which is enough: a sequence cut across two chunks loses its ESC in the first and leaves plain text.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
+
+from free_generation_image.nemo.sanitize import clean, clean_line
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +110,7 @@ def classify(data: str) -> list[StreamEvent]:
     except ValueError:
         broken = _BROKEN_ERROR_FRAME.match(data)
         if broken:
-            return [StreamError(broken["message"])]
+            return [StreamError(clean(broken["message"]).strip() or "The backend reported an error.")]
         log.debug("ignoring a stream payload that is not JSON (%d chars)", len(data))
         return []
     if not isinstance(payload, dict):
@@ -133,7 +139,7 @@ def classify_payload(payload: Mapping[str, Any]) -> list[StreamEvent]:
 def _adk_event(event: Mapping[str, Any], content: Mapping[str, Any]) -> list[StreamEvent]:
     out: list[StreamEvent] = []
     author = event.get("author")
-    author = author if isinstance(author, str) else None
+    author = clean_line(author) or None if isinstance(author, str) else None
     partial = event.get("partial") is True
     parts = content.get("parts")
     for part in parts if isinstance(parts, list) else ():
@@ -143,7 +149,9 @@ def _adk_event(event: Mapping[str, Any], content: Mapping[str, Any]) -> list[Str
         if text is not None:
             # The user's own message is not echoed by ADK; if a gateway echoes it, it is not a reply.
             if isinstance(text, str) and text and part.get("thought") is not True and author != "user":
-                out.append(TextEvent(text, partial, author))
+                text = clean(text)
+                if text:
+                    out.append(TextEvent(text, partial, author))
             continue
         call = part.get("functionCall")
         if isinstance(call, dict):
@@ -155,8 +163,9 @@ def _adk_event(event: Mapping[str, Any], content: Mapping[str, Any]) -> list[Str
             out.append(ToolResult(_name(response), result, _opt_str(response.get("id"))))
     if event.get("errorCode") is not None or event.get("errorMessage") is not None:
         code = event.get("errorCode")
-        message = _message(event.get("errorMessage")) or f"The backend agent failed ({code})."
-        out.append(StreamError(message, str(code) if code is not None else None))
+        shown = clean_line(str(code)) or None if code is not None else None
+        message = _message(event.get("errorMessage")) or f"The backend agent failed ({shown})."
+        out.append(StreamError(message, shown))
     return out
 
 
@@ -164,7 +173,8 @@ def _typed(kind: str, payload: Mapping[str, Any]) -> list[StreamEvent]:
     """The ``{"type": ...}`` dialect of the reverted API reference (§4.2)."""
     if kind == "text":
         text = payload.get("content", payload.get("text"))
-        return [TextEvent(text, payload.get("partial") is True)] if isinstance(text, str) and text else []
+        text = clean(text) if isinstance(text, str) else ""
+        return [TextEvent(text, payload.get("partial") is True)] if text else []
     if kind == "tool_call":
         return [ToolCall(_name(payload), _object(payload.get("args")), _opt_str(payload.get("id")))]
     if kind == "tool_result":
@@ -179,7 +189,7 @@ def _typed(kind: str, payload: Mapping[str, Any]) -> list[StreamEvent]:
 
 def _name(obj: Mapping[str, Any]) -> str:
     name = obj.get("name")
-    return name if isinstance(name, str) and name else "unknown_tool"
+    return (clean_line(name) if isinstance(name, str) else "") or "unknown_tool"
 
 
 def _object(value: Any) -> dict[str, Any]:
@@ -197,12 +207,12 @@ def _message(value: Any) -> str:
     if isinstance(value, Mapping):
         value = value.get("message", value.get("error"))
     if isinstance(value, str):
-        return value.strip()
-    return "" if value is None else json.dumps(value, ensure_ascii=False)[:300]
+        return clean(value).strip()
+    return "" if value is None else clean(json.dumps(value, ensure_ascii=False)[:300])
 
 
 def _code(payload: Mapping[str, Any]) -> str | None:
     code = payload.get("code", payload.get("errorCode"))
     if code is None and isinstance(payload.get("error"), Mapping):
         code = payload["error"].get("code")
-    return None if code is None or isinstance(code, bool) else str(code)
+    return None if code is None or isinstance(code, bool) else clean_line(str(code)) or None

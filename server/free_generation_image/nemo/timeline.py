@@ -3,17 +3,26 @@
 Only ``t``/``tt``/``sg``/``d``/``m`` are documented (contract §5.1). The sandbox's extra keys (segment
 ``s``/``d``/``src``/``v``/``txt``/``sty``/``n``/``kind``, track ``id``/``n``) are used when present and
 never required. Parsing is tolerant: wrong types are skipped, unknown keys ignored, nothing raises.
+
+Labels say only what the draft says, in this order: the segment's own name (``n``/``name``/``title``/
+``label``, or the same keys in its metadata ``m``), the text of a title segment, the track's name (same
+keys, a bare type word such as "Video" does not count), the media's own file name (from its URL path).
+Ids are never shown, nor file names made of one. A track with no name at all is its type and position in
+the draft: "Video track 2". Every label is backend text: cleaned of escapes and controls, one line, cut.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
+
+from free_generation_image.nemo.sanitize import clean_line
 
 TrackKind = Literal["video", "audio", "text", "other"]
 
@@ -52,6 +61,8 @@ class Track:
     segments: tuple[Segment, ...] = ()
     id: str | None = None
     name: str | None = None
+    # 1-based place in the draft's track list; derived, so two tracks alike but for it compare equal.
+    position: int | None = field(default=None, compare=False)
 
     @property
     def kind(self) -> TrackKind:
@@ -68,6 +79,20 @@ class Track:
         if self.kind == "text":
             return "Title"
         return f"track {self.code}" if self.code is not None else "track"
+
+    @property
+    def type_name(self) -> str:
+        """The track's type for a nameless track's label: Video / Image / Audio / Text / Track."""
+        if self.kind == "video":
+            return self.title
+        return {"audio": "Audio", "text": "Text"}.get(self.kind, "Track")
+
+    @property
+    def place(self) -> str:
+        """A nameless track's label: its type and position, ``Video track 2`` (``Track 3``: type unknown)."""
+        kind = self.type_name
+        noun = kind if kind == "Track" else f"{kind} track"
+        return f"{noun} {self.position}" if self.position is not None else noun
 
     @property
     def span_ms(self) -> tuple[float | None, float | None]:
@@ -158,6 +183,27 @@ def _text(value: object) -> str | None:
     return None
 
 
+# Where a track or segment may carry its name: the sandbox's ``n``, the usual spellings, then the same keys
+# inside its metadata (``m`` is the compact draft's metadata key, contract §5.1; ``meta``/``metadata`` seen
+# in other NemoVideo drafts are read too).
+_NAME_KEYS = ("n", "name", "title", "label")
+_META_KEYS = ("m", "meta", "metadata")
+
+
+def _name_of(raw: Mapping[str, Any]) -> str | None:
+    """The first name the object gives itself, directly or in its metadata."""
+    for key in _NAME_KEYS:
+        if name := _text(raw.get(key)):
+            return name
+    for meta_key in _META_KEYS:
+        meta = raw.get(meta_key)
+        if isinstance(meta, Mapping):
+            for key in _NAME_KEYS:
+                if name := _text(meta.get(key)):
+                    return name
+    return None
+
+
 def _parse_segment(raw: Mapping[str, Any], previous_end: float | None) -> Segment:
     start = _non_negative(raw.get("s"))
     if start is None:
@@ -173,12 +219,12 @@ def _parse_segment(raw: Mapping[str, Any], previous_end: float | None) -> Segmen
         volume=volume,
         text=_text(raw.get("txt")),
         style=_text(raw.get("sty")),
-        label=_text(raw.get("n")),
+        label=_name_of(raw),
         kind=(_text(raw.get("kind")) or "").lower() or None,
     )
 
 
-def _parse_track(raw: Mapping[str, Any]) -> Track:
+def _parse_track(raw: Mapping[str, Any], position: int) -> Track:
     segments: list[Segment] = []
     previous_end: float | None = 0.0
     raw_segments = raw.get("sg")
@@ -192,7 +238,8 @@ def _parse_track(raw: Mapping[str, Any]) -> Track:
         code=_integer(raw.get("tt")),
         segments=tuple(segments),
         id=_text(raw.get("id")),
-        name=_text(raw.get("n")),
+        name=_name_of(raw),
+        position=position,
     )
 
 
@@ -207,11 +254,8 @@ def parse_draft(raw: object) -> Draft | None:
     if not isinstance(raw, Mapping):
         return None
     tracks_raw = raw.get("t")
-    tracks = (
-        tuple(_parse_track(t) for t in tracks_raw if isinstance(t, Mapping))
-        if isinstance(tracks_raw, list)
-        else ()
-    )
+    raw_tracks = [t for t in tracks_raw if isinstance(t, Mapping)] if isinstance(tracks_raw, list) else []
+    tracks = tuple(_parse_track(t, position) for position, t in enumerate(raw_tracks, start=1))
     meta = raw.get("m")
     meta = meta if isinstance(meta, Mapping) else {}
     return Draft(
@@ -255,8 +299,10 @@ def _visible(ch: str) -> bool:
 
 
 def clean_label(text: str, width: int = LABEL_WIDTH) -> str:
-    """One display line: control/bidi characters dropped, whitespace collapsed, cut to ``width`` columns."""
-    kept = " ".join("".join(ch if _visible(ch) else " " if ch.isspace() else "" for ch in text).split())
+    """One display line: escapes, controls and bidi marks dropped, whitespace collapsed, cut to ``width``."""
+    kept = " ".join(
+        "".join(ch if _visible(ch) else " " if ch.isspace() else "" for ch in clean_line(text)).split()
+    )
     if sum(_width(ch) for ch in kept) <= width:
         return kept
     cut, used = 0, 0
@@ -272,7 +318,8 @@ def clean_label(text: str, width: int = LABEL_WIDTH) -> str:
 
 
 def _src_name(src: str | None) -> str | None:
-    if not src:
+    """The last path segment of a URL or path, decoded; None for inline ``data:``/``blob:`` media."""
+    if not src or src[:5].lower() in ("data:", "blob:"):
         return None
     try:
         path = urlsplit(src).path if "://" in src else src
@@ -282,18 +329,67 @@ def _src_name(src: str | None) -> str | None:
     return name or None
 
 
-def _segment_label(segment: Segment, track: Track) -> str:
-    if track.kind == "text":
-        if segment.text:
-            return f"'{clean_label(segment.text)}'"
-        return clean_label(segment.label or track.name or "text")
-    return clean_label(
-        segment.label
-        or _src_name(segment.src)
-        or track.name
-        or segment.kind
-        or ("music" if track.kind == "audio" else "clip")
-    )
+# What a machine names things: UUIDs, digests, long random tokens, timestamps, and the usual id shapes
+# ("trk_2", "seg-3", "gm_1"), optionally behind a short prefix ("media_3f2a…"). A camera's "IMG_1234" is
+# the person's own file name and stays.
+_ID_LIKE = re.compile(
+    r"(?:[a-z]{1,12}[_-])?"
+    r"(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{12,}|\d{6,})"
+    r"|(?=[a-z0-9]*\d)(?=[a-z0-9]*[a-z])[a-z0-9]{16,}"
+    r"|(?:trk|track|seg|segment|sg|asset|gm|media|file|tmp|upload)[_-]?\d+(?:[_-]\d+)*",
+    re.IGNORECASE,
+)
+# A track "named" after its own type says nothing the summary does not already say.
+_GENERIC_TRACK = re.compile(
+    r"(?:videos?|images?|photos?|audio|bgm|music|sound|titles?|text|captions?|subtitles?|main|clips?|media"
+    r"|overlay|track|layer)(?:[\s_-]*(?:track|layer))?"
+    r"|(?:视频|图片|音频|音乐|背景音乐|字幕|标题|文字|文本|主)?(?:轨道|轨|图层)|视频|图片|音频|音乐|背景音乐|字幕|标题|文字|文本",
+    re.IGNORECASE,
+)
+
+
+def _ids(track: Track) -> frozenset[str]:
+    return frozenset(i.casefold() for i in (track.id, *(s.id for s in track.segments)) if i)
+
+
+def _is_id(text: str, ids: frozenset[str]) -> bool:
+    return text.casefold() in ids or _ID_LIKE.fullmatch(text) is not None
+
+
+def _usable_name(name: str | None, ids: frozenset[str]) -> str | None:
+    """``name`` as a label, or None when it is empty once cleaned or is an id."""
+    shown = clean_line(name) if name else ""
+    return clean_label(shown) if shown and not _is_id(shown, ids) else None
+
+
+def _file_name(src: str | None, ids: frozenset[str]) -> str | None:
+    """The media's own file name, unless it was made from an id (``trk_2.mp4``, ``3f2a…9c.png``)."""
+    name = clean_line(_src_name(src) or "")
+    stem = name.rsplit(".", 1)[0] if "." in name[1:] else name
+    return clean_label(name) if stem and not _is_id(stem, ids) and not _is_id(name, ids) else None
+
+
+def _segment_name(segment: Segment, track: Track, ids: frozenset[str]) -> str | None:
+    """The segment's own name or, on a title track first, its text (quoted: it is what shows on screen)."""
+    own = _usable_name(segment.label, ids)
+    text = clean_label(segment.text) if segment.text else ""
+    quoted = f"'{text}'" if text else None
+    return (quoted or own) if track.kind == "text" else (own or quoted)
+
+
+def _track_label(track: Track) -> tuple[str | None, bool]:
+    """(label, whether it names one segment) from what the draft says; (None, False) when nothing does."""
+    ids = _ids(track)
+    for segment in track.segments:
+        if name := _segment_name(segment, track, ids):
+            return name, True
+    name = _usable_name(track.name, ids)
+    if name and not _GENERIC_TRACK.fullmatch(name):
+        return name, False
+    for segment in track.segments:
+        if name := _file_name(segment.src, ids):
+            return name, True
+    return None, False
 
 
 def _volume_text(track: Track) -> str | None:
@@ -313,25 +409,39 @@ def _span_text(track: Track) -> str | None:
     )
 
 
-def track_body(track: Track) -> str:
-    """A track without its kind: ``Lo-fi (0-10s, 35%)``, ``'Urban Dreams' (0-3s, neon blue, fade-in)``."""
-    labels = [_segment_label(s, track) for s in track.segments]
-    label = labels[0] if labels else "(empty)"
-    if len(labels) > 1:
-        label += f" (+{len(labels) - 1} more)"
+def _details(track: Track, counted: bool) -> list[str]:
+    """Span, volume, title style; the number of segments when the label does not already count them."""
     details = [d for d in (_span_text(track),) if d]
+    if not counted and len(track.segments) > 1:
+        details.append(f"{len(track.segments)} {'titles' if track.kind == 'text' else 'clips'}")
     if track.kind == "audio" and (volume := _volume_text(track)):
         details.append(volume)
     if track.kind == "text":
         styles = [s.style for s in track.segments if s.style]
-        if styles:
-            details.append(clean_label(styles[0]))
-    return f"{label} ({', '.join(details)})" if details else label
+        if styles and (style := clean_label(styles[0])):
+            details.append(style)
+    return details
+
+
+def _named(track: Track) -> tuple[str | None, list[str]]:
+    """The track's label with its "(+N more)" count, or None when nameless; and its details."""
+    label, per_segment = _track_label(track)
+    if label is not None and per_segment and len(track.segments) > 1:
+        label += f" (+{len(track.segments) - 1} more)"
+    return label, _details(track, counted=label is not None and per_segment)
+
+
+def track_body(track: Track) -> str:
+    """A track without its kind: ``Lo-fi (0-10s, 35%)``; nameless, by its place: ``Video track 2 (0-10s)``."""
+    label, details = _named(track)
+    shown = label if label is not None else track.place if track.segments else "(empty)"
+    return f"{shown} ({', '.join(details)})" if details else shown
 
 
 def describe_track(track: Track) -> str:
-    """``BGM: Lo-fi (0-10s, 35%)``."""
-    return f"{track.title}: {track_body(track)}"
+    """``BGM: Lo-fi (0-10s, 35%)``, or ``Video track 2 (0-10s)`` when the draft names nothing in it."""
+    label, _ = _named(track)
+    return f"{track.title}: {track_body(track)}" if label is not None else track_body(track)
 
 
 def summarize(draft: Draft | None) -> str:
@@ -383,15 +493,33 @@ def _track_noun(track: Track) -> str:
     return track.title if track.kind == "other" else f"track {track.title}"
 
 
+def _added_or_removed(verb: str, track: Track) -> str:
+    label, _ = _named(track)
+    # A nameless track's body starts with its place: "Added Video track 2 (0-10s)".
+    return (
+        f"{verb} {_track_noun(track)}: {track_body(track)}"
+        if label is not None
+        else f"{verb} {track_body(track)}"
+    )
+
+
+def _state_text(track: Track) -> str:
+    """What a change line compares: the body, or for a nameless track its details alone (its place is the
+    line's heading, and a place that moved because another track came or went is not a change of this one)."""
+    label, details = _named(track)
+    return track_body(track) if label is not None else ", ".join(details) or "(empty)"
+
+
 def _track_lines(before: Draft | None, after: Draft | None) -> list[str]:
     old, new = _track_keys(before), _track_keys(after)
     lines: list[str] = []
     for key, track in new.items():
         if key not in old:
-            lines.append(f"Added {_track_noun(track)}: {track_body(track)}")
-        elif (was := track_body(old[key])) != (now := track_body(track)) or old[key].title != track.title:
-            lines.append(f"Changed {_track_noun(track)}: {was} → {now}")
-    lines += [f"Removed {_track_noun(t)}: {track_body(t)}" for k, t in old.items() if k not in new]
+            lines.append(_added_or_removed("Added", track))
+        elif (was := _state_text(old[key])) != (now := _state_text(track)) or old[key].title != track.title:
+            heading = _track_noun(track) if _named(track)[0] is not None else track.place
+            lines.append(f"Changed {heading}: {was} → {now}")
+    lines += [_added_or_removed("Removed", t) for k, t in old.items() if k not in new]
     return lines
 
 
@@ -416,12 +544,13 @@ def _media_key(entry: Mapping[str, Any]) -> str:
 
 def _media_line(verb: str, entry: Mapping[str, Any]) -> str:
     kind = (_text(entry.get("type")) or _text(entry.get("file_type")) or "media").lower()
+    ids = frozenset(i.casefold() for i in (_text(entry.get("id")),) if i)
+    # What the person asked for, else a name the entry gives itself, else the file's own name; never an id.
     label = (
-        _text(entry.get("prompt"))
-        or _src_name(_text(entry.get("url")) or _text(entry.get("cdn_url")))
-        or _text(entry.get("filename"))
-        or _text(entry.get("id"))
-        or "untitled"
+        _usable_name(_text(entry.get("prompt")), frozenset())
+        or _usable_name(_name_of(entry), ids)
+        or _file_name(_text(entry.get("url")) or _text(entry.get("cdn_url")), ids)
+        or _file_name(_text(entry.get("filename")), ids)
     )
     details: list[str] = []
     duration = _non_negative(entry.get("duration"))
@@ -431,7 +560,9 @@ def _media_line(verb: str, entry: Mapping[str, Any]) -> str:
     if width and height:
         details.append(f"{width}x{height}")
     tail = f" ({', '.join(details)})" if details else ""
-    return f"{verb} {clean_label(kind, 12)}: {clean_label(label)}{tail}"
+    return (
+        f"{verb} {clean_label(kind, 12)}: {label}{tail}" if label else f"{verb} {clean_label(kind, 12)}{tail}"
+    )
 
 
 def _upload_key(entry: Mapping[str, Any]) -> str | None:

@@ -6,7 +6,10 @@ Retry policy (the only place requests are repeated):
   ``max_retry_wait`` is not slept through but raised as :class:`RateLimited` for the user.
 - A request that provably never left (connect error, connect/pool timeout): up to 2 retries.
 - GET on 5xx/408 or on a network error after sending: up to 2 retries, jittered backoff.
+- GET whose 2xx answer cannot be read (not JSON, cut short): treated like a 5xx.
 - POSTs are never repeated after they may have reached the backend: generation costs credits.
+- No wait is started that would outlast the caller's deadline (anyio's effective deadline): the
+  error is raised at once instead, so a bounded call fails with the real reason, not a timeout.
 
 The ``Authorization`` header is added per request, never set on the shared client, so it cannot
 follow a download to a CDN; it is never logged.
@@ -20,6 +23,7 @@ import time
 from collections.abc import AsyncIterable, Awaitable, Callable, Mapping
 from typing import Any, Final
 
+import anyio
 import httpx2
 
 from free_generation_image.errors import InvalidInput
@@ -63,6 +67,11 @@ def is_http_url(url: str) -> bool:
 def loggable(url: httpx2.URL) -> str:
     """The URL without its query string (CDN links carry signatures) or credentials."""
     return str(url.copy_with(query=None, fragment=None, username=None, password=None))
+
+
+def fits_deadline(wait: float) -> bool:
+    """Whether sleeping ``wait`` s still ends before the enclosing cancel scopes' deadline."""
+    return anyio.current_time() + wait < anyio.current_effective_deadline()
 
 
 def _network_message(err: httpx2.TransportError) -> str:
@@ -111,18 +120,36 @@ class Transport:
         whole_body: bool = False,
     ) -> Any:
         """Send, read and unwrap a JSON answer: the envelope's ``data`` (or the whole body if asked)."""
-        response, content = await self._open(
-            method,
-            path,
-            token=token,
-            json=json,
-            body=body,
-            headers=headers,
-            http_timeout=http_timeout,
-            read=True,
-        )
-        value = envelope.unwrap(response.status_code, content, **self._error_context(response))
-        return envelope.parse_json(content) if whole_body else value
+        attempt = 1
+        while True:
+            response, content = await self._open(
+                method,
+                path,
+                token=token,
+                json=json,
+                body=body,
+                headers=headers,
+                http_timeout=http_timeout,
+                read=True,
+            )
+            try:
+                value = envelope.unwrap(response.status_code, content, **self._error_context(response))
+                return envelope.parse_json(content) if whole_body else value
+            except BadResponse:
+                # A read whose answer was garbled is as transient as a 5xx; a POST is never repeated.
+                delay = backoff_delay(attempt, self._rand())
+                if (
+                    method != "GET"
+                    or not response.is_success
+                    or attempt >= MAX_ATTEMPTS
+                    or not fits_deadline(delay)
+                ):
+                    raise
+                log.info(
+                    "unreadable answer to GET %s; retrying", path if not path.startswith("http") else "(url)"
+                )
+                await self._sleep(delay)
+                attempt += 1
 
     async def open(
         self,
@@ -276,8 +303,9 @@ class Transport:
                         time.monotonic() - started,
                         type(err).__name__,
                     )
-                if (never_sent or idempotent) and attempt < MAX_ATTEMPTS:
-                    await self._sleep(backoff_delay(attempt, self._rand()))
+                delay = backoff_delay(attempt, self._rand())
+                if (never_sent or idempotent) and attempt < MAX_ATTEMPTS and fits_deadline(delay):
+                    await self._sleep(delay)
                     attempt += 1
                     continue
                 message = f"Could not reach the NemoVideo backend: {_network_message(err)}."
@@ -292,15 +320,21 @@ class Transport:
             if status == 429 and not rate_limited:
                 wait = envelope.retry_after_seconds(response.headers.get("retry-after"))
                 wait = DEFAULT_RATE_LIMIT_WAIT if wait is None else wait
-                if wait <= self.max_retry_wait:
+                if wait <= self.max_retry_wait and fits_deadline(wait):
                     await response.aclose()
                     log.info("rate limited on %s; retrying once in %.0f s", loggable(request.url), wait)
                     rate_limited = True
                     await self._sleep(wait)
                     continue
-            if idempotent and (status >= 500 or status == 408) and attempt < MAX_ATTEMPTS:
+            delay = backoff_delay(attempt, self._rand())
+            if (
+                idempotent
+                and (status >= 500 or status == 408)
+                and attempt < MAX_ATTEMPTS
+                and fits_deadline(delay)
+            ):
                 await response.aclose()
-                await self._sleep(backoff_delay(attempt, self._rand()))
+                await self._sleep(delay)
                 attempt += 1
                 continue
             return response, content

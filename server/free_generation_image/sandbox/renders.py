@@ -138,8 +138,8 @@ async def run_render(world: World, render: Render) -> None:
         await anyio.sleep(max(0.0, render.created_at + render.seconds - time.time()))
         render.output_key, render.size = output, len(stored.data)
         _finish(render, journal, "completed")
-    except video.VideoUnavailable:
-        _finish(render, journal, "failed", error=f"video rendering is unavailable: {video.INSTALL_HINT}")
+    except video.VideoUnavailable as err:
+        _finish(render, journal, "failed", error=f"video rendering is unavailable: {err}")
     except video.Stopped:
         pass  # shutting down
 

@@ -78,13 +78,13 @@ def edit_summary(ops: list[str], lang: Lang) -> str:
 
 
 def unavailable(kind: str, lang: Lang) -> str:
-    """Said when the sandbox cannot synthesize the media (PyAV missing)."""
+    """Said when the sandbox cannot synthesize the media (PyAV missing, broken or without H.264)."""
     if lang == "zh":
         return (
-            f"抱歉，沙盒无法生成{_noun(kind, lang)}："
-            "请安装 video 扩展（pip install 'free-generation-image[video]'）。"
+            f"抱歉，沙盒无法生成{_noun(kind, lang)}：PyAV（av 包）缺失或无法使用。"
+            "请重新安装 free-generation-image（pip install --force-reinstall av）。"
         )
     return (
-        f"Sorry, this sandbox cannot make a {_noun(kind, lang)}: "
-        "install the video extra (pip install 'free-generation-image[video]')."
+        f"Sorry, this sandbox cannot make a {_noun(kind, lang)}: PyAV (the av package) is missing or "
+        "cannot be used here. Reinstall free-generation-image (pip install --force-reinstall av)."
     )

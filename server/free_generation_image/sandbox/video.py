@@ -1,5 +1,6 @@
-"""Real H.264 MP4s with PyAV, imported lazily: without the ``video`` extra the sandbox still starts,
-and only the operations that need video fail, with a message that says what to install.
+"""Real H.264 MP4s with PyAV, imported lazily: should PyAV be missing or broken (it is a dependency, so only
+in a damaged environment), the sandbox still starts and only the operations that need video fail, with a
+message that says what is missing and how to fix it.
 """
 
 from __future__ import annotations
@@ -13,14 +14,13 @@ from typing import Any
 
 from PIL import Image
 
+from free_generation_image import videolib
 from free_generation_image.sandbox.compose import Composition
 from free_generation_image.sandbox.media import paint, prompt_image
 
-INSTALL_HINT = "install the video extra: pip install 'free-generation-image[video]'"
-
 
 class VideoUnavailable(RuntimeError):
-    """PyAV is not installed."""
+    """PyAV is missing, cannot be loaded, or has no H.264 encoder; ``str()`` says which and what to do."""
 
 
 class Stopped(RuntimeError):
@@ -39,19 +39,30 @@ class VideoInfo:
 
 def _av() -> Any:
     try:
-        import av  # optional dependency: imported on use
-    except ImportError as err:
-        raise VideoUnavailable(INSTALL_HINT) from err
-    return av
+        return videolib.load()
+    except videolib.VideoSupportMissing as err:
+        raise VideoUnavailable(err.user_text()) from err
+
+
+def _encoder() -> str:
+    try:
+        return videolib.h264_encoder()
+    except videolib.VideoSupportMissing as err:
+        raise VideoUnavailable(err.user_text()) from err
+
+
+def problem() -> str | None:
+    """Why this sandbox cannot make videos (what is missing and how to fix it), or None when it can."""
+    try:
+        _encoder()
+    except VideoUnavailable as err:
+        return str(err)
+    return None
 
 
 def available() -> bool:
-    """True when PyAV can be imported."""
-    try:
-        _av()
-    except VideoUnavailable:
-        return False
-    return True
+    """True when PyAV loads and can encode H.264."""
+    return problem() is None
 
 
 def encode(
@@ -64,11 +75,13 @@ def encode(
 ) -> bytes:
     """Encode (image, frame count) runs as an H.264 MP4; a run's frame is converted once, then repeated."""
     av = _av()
+    codec = _encoder()
     out = io.BytesIO()
     with av.open(out, mode="w", format="mp4") as container:
-        stream = container.add_stream("libx264", rate=fps)
+        stream = container.add_stream(codec, rate=fps)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        stream.options = {"preset": "ultrafast", "crf": "26"}
+        if codec == "libx264":  # the other encoders take different options; their defaults do
+            stream.options = {"preset": "ultrafast", "crf": "26"}
         pts = 0
         to_yuv = av.video.reformatter.VideoReformatter()  # one scaler context for every frame
         for image, count in runs:

@@ -1,0 +1,475 @@
+"""Generation jobs: recognised before anything is awaited, prepared and sent inside the job, one agent
+turn at a time per project, each job's media, timeline change and credits its own.
+
+Order inside a job: output folder and project (bounded, nothing sent yet) -> the project's turn (queued
+behind the running one) -> state and balance before -> the prompt, sent once -> state after (or recovery
+by reading state) -> media saved, credits after.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+import anyio.to_thread
+
+from free_generation_image.deps import Deps
+from free_generation_image.engine import failure
+from free_generation_image.generation import Turn, recover, reply_and_suggestions, stream_turn
+from free_generation_image.jobs import Job, JobRecord, Progress
+from free_generation_image.models import GenerateResult
+from free_generation_image.nemo import timeline
+from free_generation_image.nemo.errors import (
+    BackendUnavailable,
+    BadResponse,
+    NemoError,
+    SessionNotFound,
+    StreamDropped,
+)
+from free_generation_image.nemo.models import SessionState
+from free_generation_image.outdir import EXPECTED_BYTES, check_output_dir
+from free_generation_image.projects import SavedProject
+from free_generation_image.prompting import AspectRatio, Kind, compose_message, prompt_key, resolve_kind
+
+log = logging.getLogger(__name__)
+
+PROJECT_GONE_NOTE = (
+    "The previous project could not be reached any more (for example after a new anonymous token), so a new "
+    "project was started; the earlier timeline was not carried over."
+)
+RESUMED_NOTE = (
+    "This generation was picked up again after the program following it stopped; the result was read from "
+    "the project (the prompt was not sent again)."
+)
+_LOGGED_STATE = ("draft", "generated_media", "video_infos", "canvas_config")
+
+
+@dataclass(frozen=True)
+class GenerateRequest:
+    prompt: str
+    kind: Kind = "auto"
+    aspect_ratio: AspectRatio | None = None
+    duration_s: float | None = None
+    new_project: bool = False
+
+    def key(self, api_url: str, scope: str) -> str:
+        """Identifies a host's retry of the same call in the same project (or for a new project)."""
+        raw = json.dumps(
+            [api_url, scope, prompt_key(self.prompt), self.kind, self.aspect_ratio, self.duration_s]
+        )
+        return hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
+class PrepareTimedOut(BackendUnavailable):
+    default_hint = "Nothing was sent and nothing was charged. Try again in a minute."
+
+
+class Generations:
+    """Starts, runs, resumes and shows generation jobs."""
+
+    def __init__(self, deps: Deps) -> None:
+        self.d = deps
+        deps.engine.on_resume("generate", self.resume)
+
+    # ------------------------------------------------------------------ start
+    async def _identity(self, request: GenerateRequest) -> tuple[str, Callable[[JobRecord], bool] | None]:
+        """The request's key in the current project, and what else counts as the same request: a job
+        made for it before the project existed (or was replaced) that now works in the current one."""
+        api = self.d.settings.api_url
+        if request.new_project:
+            return request.key(api, "new"), None
+        saved = await self.d.projects.load()
+        if saved is None:
+            return request.key(api, "none"), None
+        loose = request.key(api, "*")
+        session_id = saved.session_id
+
+        def same(record: JobRecord) -> bool:
+            return record.session_id == session_id and record.params.get("request_key") == loose
+
+        return request.key(api, session_id), same
+
+    async def find(self, request: GenerateRequest) -> Job | None:
+        """The job an identical call would join now, if any (no network)."""
+        key, also = await self._identity(request)
+        return await anyio.to_thread.run_sync(self.d.jobs.find_duplicate, key, self.d.dedupe_window, also)
+
+    async def start(self, request: GenerateRequest) -> tuple[Job, bool]:
+        """The job for this request: an identical running (or just finished) one, else a new one."""
+        key, also = await self._identity(request)
+        job, joined = await self.d.jobs.create_or_join(
+            "generate",
+            dedupe_key=key,
+            window=self.d.dedupe_window,
+            also=also,
+            params={
+                "prompt": request.prompt,
+                "kind": request.kind,
+                "aspect_ratio": request.aspect_ratio,
+                "duration_s": request.duration_s,
+                "new_project": request.new_project,
+                "request_key": request.key(self.d.settings.api_url, "*") if not request.new_project else None,
+                "notes": [],
+            },
+            message="preparing",
+        )
+        if joined:
+            log.info("same request as %s: not sending it again", job.id)
+        else:
+            self.d.engine.spawn(job, lambda: self.run(job))
+        return job, joined
+
+    # ------------------------------------------------------------------ run
+    async def run(self, job: Job) -> GenerateResult:
+        params = job.record.params
+        request = GenerateRequest(
+            prompt=str(params["prompt"]),
+            kind=params.get("kind") or "auto",
+            aspect_ratio=params.get("aspect_ratio"),
+            duration_s=params.get("duration_s"),
+            new_project=bool(params.get("new_project")),
+        )
+        notes: list[str] = params.setdefault("notes", [])
+        media_kind = resolve_kind(request.prompt, request.kind)
+        saved = await self._prepare(job, request, media_kind)
+        async with self._turn(job, saved):
+            try:
+                with anyio.fail_after(self.d.prepare_seconds):
+                    saved, before = await self._state(job, saved, request.prompt, notes)
+                    credits_before = await self._balance()
+            except TimeoutError:
+                raise PrepareTimedOut(
+                    "The backend did not answer while the generation was getting ready; nothing was sent."
+                ) from None
+            _, estimate = await self.d.costs.estimate(request.prompt, request.kind)
+            params.update(
+                credits_before=credits_before,
+                estimate=estimate,
+                media_kind=media_kind,
+                before=_fingerprint(before.raw),
+                turn=[time.time(), None],
+            )
+            if credits_before is not None and credits_before < estimate:
+                notes.append(
+                    f"Estimated cost about {estimate} credits (an estimate, not a price) with "
+                    f"{credits_before} "
+                    "available; it was sent anyway and the backend decides."
+                )
+            job.update(Progress(message="sending the prompt"), persist=True)
+            message = compose_message(
+                request.prompt,
+                kind=request.kind,
+                aspect_ratio=request.aspect_ratio,
+                duration_s=request.duration_s,
+            )
+            turn, saved, before_raw, after = await self._send(job, saved, message, before, notes)
+            params["turn"][1] = time.time()
+            return await self._finish(job, saved, turn, before_raw, after, credits_before, notes)
+
+    async def _prepare(self, job: Job, request: GenerateRequest, media_kind: str) -> SavedProject:
+        """Output folder and project, bounded: nothing is sent before both are known to be fine."""
+        try:
+            with anyio.fail_after(self.d.prepare_seconds):
+                await anyio.to_thread.run_sync(
+                    check_output_dir, self.d.settings.output_dir, EXPECTED_BYTES[media_kind]
+                )
+                saved = await self.d.projects.ensure(new=request.new_project, language_hint=request.prompt)
+        except TimeoutError:
+            raise PrepareTimedOut(
+                "The backend did not answer while the project was being opened; nothing was sent."
+            ) from None
+        await self._move_to(job, saved)
+        return saved
+
+    async def _move_to(self, job: Job, saved: SavedProject) -> None:
+        """Record the job's project at once: a retry made in that project must find this job."""
+        if job.record.session_id == saved.session_id:
+            return
+        job.record.session_id = saved.session_id
+        job.save()
+        await anyio.to_thread.run_sync(self.d.jobs.log.flush)
+
+    @contextlib.asynccontextmanager
+    async def _turn(self, job: Job, saved: SavedProject) -> AsyncIterator[None]:
+        """One agent turn at a time per project, across processes; the queued job says what it waits for."""
+        lock = self.d.turns.get("turn-" + hashlib.sha256(saved.session_id.encode()).hexdigest()[:24])
+        holder = await anyio.to_thread.run_sync(self._holder, job, saved.session_id)
+        if holder is not None:
+            job.update(
+                Progress(message=f"queued behind {holder} (one generation at a time per project)"),
+                persist=True,
+            )
+        try:
+            async with lock.hold(timeout=self.d.queue_seconds):
+                job.record.params["in_turn"] = True
+                yield
+        except TimeoutError:
+            raise NemoError(
+                "The project stayed busy with another generation for "
+                f"{self.d.queue_seconds / 60:.0f} minutes; "
+                "this one was not sent.",
+                hint="Check status for the running job, or generate with new_project=true.",
+            ) from None
+        finally:
+            job.record.params["in_turn"] = False
+
+    def _holder(self, job: Job, session_id: str) -> str | None:
+        for record in self.d.jobs.records():
+            if (
+                record.id != job.id
+                and record.kind == "generate"
+                and record.status == "running"
+                and record.session_id == session_id
+                and record.params.get("in_turn")
+            ):
+                return record.id
+        return None
+
+    async def _state(
+        self, job: Job, saved: SavedProject, prompt: str, notes: list[str]
+    ) -> tuple[SavedProject, SessionState]:
+        try:
+            return saved, await self.d.client.state(saved.session_id)
+        except SessionNotFound:
+            notes.append(PROJECT_GONE_NOTE)
+            saved = await self.d.projects.replace(saved, prompt)
+            await self._move_to(job, saved)
+            return saved, await self.d.client.state(saved.session_id)
+
+    async def _balance(self) -> int | None:
+        try:
+            return (await self.d.client.credits()).available
+        except NemoError as err:
+            log.info("could not read the balance: %s", err)
+            return None
+
+    async def _send(
+        self, job: Job, saved: SavedProject, message: str, before: SessionState, notes: list[str]
+    ) -> tuple[Turn, SavedProject, dict[str, Any] | None, SessionState]:
+        """The prompt, sent once; then the state after it (read on the recovery schedule if need be)."""
+        turn = Turn()
+        session_id = saved.session_id
+        clock = time.monotonic
+        try:
+            try:
+                await stream_turn(self.d.client, session_id, message, job, turn, clock)
+            except SessionNotFound:
+                # Refused before the stream opened, so the agent never saw the prompt: safe to send once more.
+                notes.append(PROJECT_GONE_NOTE)
+                saved = await self.d.projects.replace(saved, str(job.record.params["prompt"]))
+                await self._move_to(job, saved)
+                session_id = saved.session_id
+                before = await self.d.client.state(session_id)
+                job.record.params["before"] = _fingerprint(before.raw)
+                await stream_turn(self.d.client, session_id, message, job, turn, clock)
+            try:
+                after = await self.d.client.state(session_id)
+            except (BackendUnavailable, BadResponse) as err:
+                # The turn ran (and was charged): failing the job now would invite sending it again.
+                log.info("reading the project after the turn failed (%s); reading it on the schedule", err)
+                after = await self._recover(job, session_id, before.raw)
+        except StreamDropped as drop:
+            log.info("stream dropped after %d events: %s", turn.events, drop)
+            turn.finish()
+            turn.dropped = True
+            notes.append(
+                "The connection dropped during the generation; the result was read from the project "
+                "instead (the prompt was not sent again)."
+            )
+            after = await self._recover(job, session_id, before.raw)
+        return turn, saved, before.raw, after
+
+    async def _recover(self, job: Job, session_id: str, before: dict[str, Any] | None) -> SessionState:
+        return await recover(self.d.client, session_id, before, job, self.d.recovery_delays, self.d.sleep)
+
+    async def _finish(
+        self,
+        job: Job,
+        saved: SavedProject,
+        turn: Turn,
+        before: dict[str, Any] | None,
+        after: SessionState,
+        credits_before: int | None,
+        notes: list[str],
+    ) -> GenerateResult:
+        diff = timeline.diff_states(before, after.raw)
+        if turn.errors and not diff.changed:
+            raise NemoError(
+                f"The backend agent reported an error: {turn.errors[-1]}",
+                hint="Nothing changed in the project. Try again in a moment.",
+            )
+        if turn.errors:
+            notes.append(
+                f"The agent reported a problem at the end ({turn.errors[-1]}), but the project changed."
+            )
+        reply, suggestions = reply_and_suggestions(turn, diff)
+        job.update(Progress(message="saving the generated media"), persist=True)
+        params = job.record.params
+        prompt = str(params.get("prompt", ""))
+        credits_after = await self._balance()
+        spent = await self._own_spend(job, credits_before, credits_after, diff.new_media, notes)
+        meta = {
+            "prompt": prompt,
+            "project": {"task_id": saved.task_id, "session_id": saved.session_id},
+            "job_id": job.id,
+            "credits": {"before": credits_before, "after": credits_after, "spent": spent},
+        }
+        media = await self.d.media.save_generated(diff.new_media, prompt, meta, job, notes)
+        _duration_note(params.get("duration_s"), diff.new_media, notes)
+        if (
+            timeline.is_ready(timeline.parse_draft(after.draft))
+            and "Export it as MP4 (free)" not in suggestions
+        ):
+            suggestions.append("Export it as MP4 (free)")
+        return GenerateResult(
+            status="completed",
+            job_id=job.id,
+            reply=reply,
+            changes=diff.lines,
+            timeline=timeline.summarize(timeline.parse_draft(after.draft)),
+            media=media,
+            credits_before=credits_before,
+            credits_after=credits_after,
+            credits_spent=spent,
+            credits_estimate=params.get("estimate"),
+            suggestions=suggestions,
+            notes=notes,
+            project=saved.public(),
+        )
+
+    async def _own_spend(
+        self,
+        job: Job,
+        before: int | None,
+        after: int | None,
+        new_media: list[dict[str, Any]],
+        notes: list[str],
+    ) -> int | None:
+        """Credits this job spent, when no other generation of the account ran at the same time."""
+        if before is None or after is None:
+            return None
+        turn = job.record.params.get("turn") or [job.record.created_at, None]
+        records = await anyio.to_thread.run_sync(self.d.jobs.records)
+        if any(_overlaps(r, job.id, turn) for r in records):
+            notes.append(
+                "Another generation ran at the same time (in another project), so the credits it took cannot "
+                f"be told apart from this one's; {after} credits are available now."
+            )
+            return None
+        spent = before - after
+        kinds = {str(m.get("type") or "").lower() for m in new_media}
+        if spent > 0 and kinds in ({"image"}, {"video"}) and len(new_media) == 1:
+            await self.d.costs.record("video" if kinds == {"video"} else "image", spent)
+        return spent
+
+    # ------------------------------------------------------------------ resume and views
+    async def resume(self, job: Job) -> GenerateResult:
+        """A generation whose process died: never re-sent; its result is read from the project."""
+        session_id = job.record.session_id
+        params = job.record.params
+        notes: list[str] = params.setdefault("notes", [])
+        if session_id is None or "before" not in params:
+            # It died before the prompt was sent (no project or no state recorded): nothing ran.
+            raise NemoError(
+                "This generation was stopped before its prompt was sent; nothing was charged.",
+                hint="Generate again.",
+            )
+        saved = await self._saved_for(session_id, job.record.created_at)
+        try:
+            current = (await self.d.client.state(session_id)).raw
+        except (BackendUnavailable, BadResponse):
+            current = {}
+        before = _unfingerprint(params.get("before"), current)
+        notes.append(RESUMED_NOTE)
+        # First look at once, then on the usual schedule until the project has changed and held still.
+        state = await recover(
+            self.d.client, session_id, before, job, (0.0, *self.d.recovery_delays), self.d.sleep
+        )
+        return await self._finish(
+            job, saved, Turn(dropped=True), before, state, params.get("credits_before"), notes
+        )
+
+    async def _saved_for(self, session_id: str, created_at: float) -> SavedProject:
+        saved = await self.d.projects.load()
+        if saved is not None and saved.session_id == session_id:
+            return saved
+        return SavedProject(
+            task_id=saved.task_id if saved else "",
+            session_id=session_id,
+            user_id=None,
+            language="en",
+            created_at=created_at,
+        )
+
+    def view(self, job: Job) -> GenerateResult:
+        """The job's result, a 'running' view, or its failure raised."""
+        record = job.record
+        if record.status == "succeeded" and record.result:
+            return GenerateResult.model_validate(record.result)
+        if record.status == "running":
+            return GenerateResult(
+                status="running",
+                job_id=job.id,
+                progress=record.message,
+                credits_before=record.params.get("credits_before"),
+                credits_estimate=record.params.get("estimate"),
+            )
+        if record.status == "cancelled":
+            return GenerateResult(status="cancelled", job_id=job.id, progress="stopped following it")
+        if record.status == "interrupted":
+            return GenerateResult(status="interrupted", job_id=job.id, progress="interrupted")
+        raise failure(job)
+
+
+# ---------------------------------------------------------------------- helpers
+def _overlaps(record: JobRecord, job_id: str, turn: list[Any]) -> bool:
+    if record.id == job_id or record.kind != "generate":
+        return False
+    other = record.params.get("turn")
+    if not isinstance(other, list) or len(other) != 2 or not isinstance(other[0], int | float):
+        return False
+    start, end = turn[0], turn[1] or time.time()
+    other_end = other[1] if isinstance(other[1], int | float) else time.time()
+    return bool(other[0] < end and other_end > start)
+
+
+def _duration_note(requested: Any, new_media: list[dict[str, Any]], notes: list[str]) -> None:
+    """Say so when a video came out shorter or longer than asked (the backend caps clip length)."""
+    if not isinstance(requested, int | float):
+        return
+    for entry in new_media:
+        got = entry.get("duration")
+        if str(entry.get("type") or "").lower() != "video" or not isinstance(got, int | float) or got <= 0:
+            continue
+        if abs(got - requested) >= 1:
+            notes.append(
+                f"You asked for {requested:g} s; the backend made a {got:g}-s clip (one clip, charged once)."
+            )
+            return
+
+
+def _fingerprint(state: dict[str, Any] | None) -> dict[str, Any]:
+    """The parts of a state that matter for 'did anything change' (kept small in the job log)."""
+    state = state or {}
+    return {key: state[key] for key in _LOGGED_STATE if key in state}
+
+
+def _unfingerprint(value: Any, current: dict[str, Any]) -> dict[str, Any] | None:
+    """The state before a job: its logged parts, and the ``current`` value of the parts not logged.
+
+    Compared with a whole state, a bare fingerprint would make every unlogged key (``video_analyses``)
+    look changed, and a resumed generation would end before its media landed.
+    """
+    if not isinstance(value, dict):
+        return None
+    return {**{k: v for k, v in current.items() if k not in _LOGGED_STATE}, **value}
+
+
+__all__ = ["PROJECT_GONE_NOTE", "GenerateRequest", "Generations"]
