@@ -35,6 +35,9 @@ class Scale:
     generation_s: float  # the sandbox's generation clock (figures 1 and 8)
     flow_render_s: float  # its render clock in figure 8
     poll_policy: PollPolicy | None  # None: the production one (figures 1 and 8 measure it)
+    job_log_jobs: int  # finished jobs in the full job log (figure 9)
+    lag_runs: int  # download + status runs of the loop-lag figure (10)
+    pickup_runs: int  # jobs followed across processes (figure 11)
 
 
 FULL = Scale(
@@ -51,6 +54,9 @@ FULL = Scale(
     generation_s=2.0,
     flow_render_s=3.0,
     poll_policy=None,
+    job_log_jobs=1000,
+    lag_runs=3,
+    pickup_runs=5,
 )
 QUICK = Scale(
     render_seconds=(0.3, 0.6, 0.9),
@@ -66,6 +72,9 @@ QUICK = Scale(
     generation_s=0.3,
     flow_render_s=0.5,
     poll_policy=PollPolicy(first_delay=0.2, min_delay=0.1),  # a smoke run's renders take < 1 s
+    job_log_jobs=100,
+    lag_runs=1,
+    pickup_runs=1,
 )
 
 

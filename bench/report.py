@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
 
-Unit = Literal["s", "us", "events/s", "MB", "polls/s"]
+Unit = Literal["s", "ms", "us", "events/s", "MB", "polls/s"]
 
 README_START: Final = "<!-- bench:results:start -->"
 README_END: Final = "<!-- bench:results:end -->"
@@ -46,6 +46,8 @@ def show(value: float | None, unit: Unit) -> str:
         return f"{value / 1000:,.0f}k ev/s"
     if unit == "us":
         return f"{value:,.0f} µs"
+    if unit == "ms":
+        return f"{value:,.1f} ms"
     if unit == "s":
         return f"{value:.2f} s" if value < 100 else f"{value:.0f} s"
     if unit == "MB":

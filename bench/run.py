@@ -28,6 +28,9 @@ import anyio
 from bench import (
     cold_start,
     concurrency,
+    job_pickup,
+    joblog_overhead,
+    loop_lag,
     render_detection,
     request_overhead,
     stream_throughput,
@@ -60,6 +63,9 @@ FIGURES: Final[dict[str, Measure]] = {
     "download": transfers.measure_download,
     "cold": cold_start.measure,
     "concurrency": concurrency.measure,
+    "joblog": joblog_overhead.measure,
+    "lag": loop_lag.measure,
+    "pickup": job_pickup.measure,
 }
 # The sandbox at rest: quotas off (every benchmark user gets a token), credits for every flow.
 SANDBOX_BASE: Final = {

@@ -8,21 +8,30 @@ by reading state) -> media saved, credits after.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict, Unpack, get_args
 
 import anyio
 import anyio.to_thread
 
+from free_generation_image.accounting import duration_note, own_spend
 from free_generation_image.deps import Deps
 from free_generation_image.engine import failure
-from free_generation_image.generation import Turn, recover, reply_and_suggestions, stream_turn
+from free_generation_image.errors import InvalidInput
+from free_generation_image.generation import (
+    Turn,
+    fingerprint,
+    recover,
+    reply_and_suggestions,
+    stream_turn,
+    unfingerprint,
+)
+from free_generation_image.inputs import check_duration, check_prompt
 from free_generation_image.jobs import Job, JobRecord, Progress
 from free_generation_image.models import GenerateResult
 from free_generation_image.nemo import timeline
@@ -37,6 +46,7 @@ from free_generation_image.nemo.models import SessionState
 from free_generation_image.outdir import EXPECTED_BYTES, check_output_dir
 from free_generation_image.projects import SavedProject
 from free_generation_image.prompting import AspectRatio, Kind, compose_message, prompt_key, resolve_kind
+from free_generation_image.turns import project_turn
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +58,15 @@ RESUMED_NOTE = (
     "This generation was picked up again after the program following it stopped; the result was read from "
     "the project (the prompt was not sent again)."
 )
-_LOGGED_STATE = ("draft", "generated_media", "video_infos", "canvas_config")
+
+
+class GenerateOptions(TypedDict, total=False):
+    """The optional arguments of a generation (the tool's and the command's)."""
+
+    kind: Kind
+    aspect_ratio: AspectRatio | None
+    duration_s: float | None
+    new_project: bool
 
 
 @dataclass(frozen=True)
@@ -58,6 +76,27 @@ class GenerateRequest:
     aspect_ratio: AspectRatio | None = None
     duration_s: float | None = None
     new_project: bool = False
+
+    @classmethod
+    def of(cls, prompt: str, **options: Unpack[GenerateOptions]) -> GenerateRequest:
+        """A checked request; each refusal names the argument and what is allowed."""
+        kind = options.get("kind") or "auto"
+        if kind not in ("auto", "image", "video"):
+            raise InvalidInput(f"Unknown kind {kind!r}.", hint="Use image, video or auto.", argument="kind")
+        aspect = options.get("aspect_ratio")
+        if aspect is not None and aspect not in get_args(AspectRatio):
+            raise InvalidInput(
+                f"Unknown aspect_ratio {aspect!r}.",
+                hint="Use one of " + ", ".join(get_args(AspectRatio)) + ".",
+                argument="aspect_ratio",
+            )
+        return cls(
+            prompt=check_prompt(prompt),
+            kind=kind,
+            aspect_ratio=aspect,
+            duration_s=check_duration(options.get("duration_s")),
+            new_project=bool(options.get("new_project")),
+        )
 
     def key(self, api_url: str, scope: str) -> str:
         """Identifies a host's retry of the same call in the same project (or for a new project)."""
@@ -139,7 +178,7 @@ class Generations:
         notes: list[str] = params.setdefault("notes", [])
         media_kind = resolve_kind(request.prompt, request.kind)
         saved = await self._prepare(job, request, media_kind)
-        async with self._turn(job, saved):
+        async with project_turn(self.d, job, saved.session_id):
             try:
                 with anyio.fail_after(self.d.prepare_seconds):
                     saved, before = await self._state(job, saved, request.prompt, notes)
@@ -153,7 +192,7 @@ class Generations:
                 credits_before=credits_before,
                 estimate=estimate,
                 media_kind=media_kind,
-                before=_fingerprint(before.raw),
+                before=fingerprint(before.raw),
                 turn=[time.time(), None],
             )
             if credits_before is not None and credits_before < estimate:
@@ -196,42 +235,6 @@ class Generations:
         job.save()
         await anyio.to_thread.run_sync(self.d.jobs.log.flush)
 
-    @contextlib.asynccontextmanager
-    async def _turn(self, job: Job, saved: SavedProject) -> AsyncIterator[None]:
-        """One agent turn at a time per project, across processes; the queued job says what it waits for."""
-        lock = self.d.turns.get("turn-" + hashlib.sha256(saved.session_id.encode()).hexdigest()[:24])
-        holder = await anyio.to_thread.run_sync(self._holder, job, saved.session_id)
-        if holder is not None:
-            job.update(
-                Progress(message=f"queued behind {holder} (one generation at a time per project)"),
-                persist=True,
-            )
-        try:
-            async with lock.hold(timeout=self.d.queue_seconds):
-                job.record.params["in_turn"] = True
-                yield
-        except TimeoutError:
-            raise NemoError(
-                "The project stayed busy with another generation for "
-                f"{self.d.queue_seconds / 60:.0f} minutes; "
-                "this one was not sent.",
-                hint="Check status for the running job, or generate with new_project=true.",
-            ) from None
-        finally:
-            job.record.params["in_turn"] = False
-
-    def _holder(self, job: Job, session_id: str) -> str | None:
-        for record in self.d.jobs.records():
-            if (
-                record.id != job.id
-                and record.kind == "generate"
-                and record.status == "running"
-                and record.session_id == session_id
-                and record.params.get("in_turn")
-            ):
-                return record.id
-        return None
-
     async def _state(
         self, job: Job, saved: SavedProject, prompt: str, notes: list[str]
     ) -> tuple[SavedProject, SessionState]:
@@ -267,7 +270,7 @@ class Generations:
                 await self._move_to(job, saved)
                 session_id = saved.session_id
                 before = await self.d.client.state(session_id)
-                job.record.params["before"] = _fingerprint(before.raw)
+                job.record.params["before"] = fingerprint(before.raw)
                 await stream_turn(self.d.client, session_id, message, job, turn, clock)
             try:
                 after = await self.d.client.state(session_id)
@@ -314,7 +317,7 @@ class Generations:
         params = job.record.params
         prompt = str(params.get("prompt", ""))
         credits_after = await self._balance()
-        spent = await self._own_spend(job, credits_before, credits_after, diff.new_media, notes)
+        spent = await own_spend(self.d, job, credits_before, credits_after, diff.new_media, notes)
         meta = {
             "prompt": prompt,
             "project": {"task_id": saved.task_id, "session_id": saved.session_id},
@@ -322,7 +325,7 @@ class Generations:
             "credits": {"before": credits_before, "after": credits_after, "spent": spent},
         }
         media = await self.d.media.save_generated(diff.new_media, prompt, meta, job, notes)
-        _duration_note(params.get("duration_s"), diff.new_media, notes)
+        duration_note(params.get("duration_s"), diff.new_media, notes)
         if (
             timeline.is_ready(timeline.parse_draft(after.draft))
             and "Export it as MP4 (free)" not in suggestions
@@ -344,31 +347,6 @@ class Generations:
             project=saved.public(),
         )
 
-    async def _own_spend(
-        self,
-        job: Job,
-        before: int | None,
-        after: int | None,
-        new_media: list[dict[str, Any]],
-        notes: list[str],
-    ) -> int | None:
-        """Credits this job spent, when no other generation of the account ran at the same time."""
-        if before is None or after is None:
-            return None
-        turn = job.record.params.get("turn") or [job.record.created_at, None]
-        records = await anyio.to_thread.run_sync(self.d.jobs.records)
-        if any(_overlaps(r, job.id, turn) for r in records):
-            notes.append(
-                "Another generation ran at the same time (in another project), so the credits it took cannot "
-                f"be told apart from this one's; {after} credits are available now."
-            )
-            return None
-        spent = before - after
-        kinds = {str(m.get("type") or "").lower() for m in new_media}
-        if spent > 0 and kinds in ({"image"}, {"video"}) and len(new_media) == 1:
-            await self.d.costs.record("video" if kinds == {"video"} else "image", spent)
-        return spent
-
     # ------------------------------------------------------------------ resume and views
     async def resume(self, job: Job) -> GenerateResult:
         """A generation whose process died: never re-sent; its result is read from the project."""
@@ -386,7 +364,7 @@ class Generations:
             current = (await self.d.client.state(session_id)).raw
         except (BackendUnavailable, BadResponse):
             current = {}
-        before = _unfingerprint(params.get("before"), current)
+        before = unfingerprint(params.get("before"), current)
         notes.append(RESUMED_NOTE)
         # First look at once, then on the usual schedule until the project has changed and held still.
         state = await recover(
@@ -429,47 +407,4 @@ class Generations:
 
 
 # ---------------------------------------------------------------------- helpers
-def _overlaps(record: JobRecord, job_id: str, turn: list[Any]) -> bool:
-    if record.id == job_id or record.kind != "generate":
-        return False
-    other = record.params.get("turn")
-    if not isinstance(other, list) or len(other) != 2 or not isinstance(other[0], int | float):
-        return False
-    start, end = turn[0], turn[1] or time.time()
-    other_end = other[1] if isinstance(other[1], int | float) else time.time()
-    return bool(other[0] < end and other_end > start)
-
-
-def _duration_note(requested: Any, new_media: list[dict[str, Any]], notes: list[str]) -> None:
-    """Say so when a video came out shorter or longer than asked (the backend caps clip length)."""
-    if not isinstance(requested, int | float):
-        return
-    for entry in new_media:
-        got = entry.get("duration")
-        if str(entry.get("type") or "").lower() != "video" or not isinstance(got, int | float) or got <= 0:
-            continue
-        if abs(got - requested) >= 1:
-            notes.append(
-                f"You asked for {requested:g} s; the backend made a {got:g}-s clip (one clip, charged once)."
-            )
-            return
-
-
-def _fingerprint(state: dict[str, Any] | None) -> dict[str, Any]:
-    """The parts of a state that matter for 'did anything change' (kept small in the job log)."""
-    state = state or {}
-    return {key: state[key] for key in _LOGGED_STATE if key in state}
-
-
-def _unfingerprint(value: Any, current: dict[str, Any]) -> dict[str, Any] | None:
-    """The state before a job: its logged parts, and the ``current`` value of the parts not logged.
-
-    Compared with a whole state, a bare fingerprint would make every unlogged key (``video_analyses``)
-    look changed, and a resumed generation would end before its media landed.
-    """
-    if not isinstance(value, dict):
-        return None
-    return {**{k: v for k, v in current.items() if k not in _LOGGED_STATE}, **value}
-
-
 __all__ = ["PROJECT_GONE_NOTE", "GenerateRequest", "Generations"]

@@ -30,12 +30,22 @@ from free_generation_image.nemo.models import SessionState
 
 log = logging.getLogger(__name__)
 
-# Friendly words for the backend's tool names (GUESS: names from contract §4.2/§4.4).
-_TOOL_WORDS = {
-    "generate_video_with_seedance": "generating the video clip",
-    "generate_image": "generating the image",
-    "edit_multitrack": "adding music, title and effects",
-}
+# What a backend tool is doing, in plain words. Tool names are internal (the skill's rule): they never
+# reach a person, a result or a job record; an unknown tool is just "working".
+_TOOL_WORDS = (
+    (("video", "clip", "seedance", "animate"), "generating the clip"),
+    (("image", "picture", "seedream", "photo"), "generating the image"),
+    (("edit", "track", "timeline", "music", "bgm", "title", "subtitle", "effect"), "editing the timeline"),
+)
+
+
+def tool_words(name: str) -> str | None:
+    """Plain words for what a backend tool does, or None when its name says nothing we know."""
+    lowered = name.lower()
+    for keys, words in _TOOL_WORDS:
+        if any(key in lowered for key in keys):
+            return words
+    return None
 
 
 class GenerationUnconfirmed(NemoError):
@@ -53,7 +63,6 @@ class Turn:
 
     texts: list[str] = field(default_factory=list)
     partial: str = ""
-    tools: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     events: int = 0
     dropped: bool = False
@@ -74,9 +83,7 @@ class Turn:
                 return event.text[len(shown) :] if event.text.startswith(shown) else ""
             self.texts.append(event.text)
             return new_message + event.text
-        if isinstance(event, ToolCall):
-            self.tools.append(event.name)
-        elif isinstance(event, StreamError):
+        if isinstance(event, StreamError):
             self.errors.append(event.message)
         return ""
 
@@ -93,14 +100,14 @@ class Turn:
 def describe(event: StreamEvent, elapsed: float) -> str:
     """A short progress line for an event."""
     if isinstance(event, ToolCall):
-        return _TOOL_WORDS.get(event.name, f"running {event.name}")
+        return tool_words(event.name) or "working"
     if isinstance(event, ToolResult):
-        return f"finished {_TOOL_WORDS.get(event.name, event.name)}"
+        words = tool_words(event.name)
+        return f"finished {words}" if words else "working"
     if isinstance(event, Heartbeat):
         return f"still working ({elapsed:.0f}s)"
     if isinstance(event, TextEvent):
-        snippet = " ".join(event.text.split())
-        return f"agent: {snippet[:80]}" if snippet else "agent is writing"
+        return "writing the reply"
     return "working"
 
 
@@ -194,12 +201,36 @@ def reply_and_suggestions(turn: Turn, diff: timeline.StateDiff) -> tuple[str, li
     return reply, suggestions
 
 
+# The parts of a state that say whether a turn changed anything; only these are kept in the job log.
+LOGGED_STATE = ("draft", "generated_media", "video_infos", "canvas_config")
+
+
+def fingerprint(state: dict[str, Any] | None) -> dict[str, Any]:
+    """The parts of a state that matter for 'did anything change' (kept small in the job log)."""
+    state = state or {}
+    return {key: state[key] for key in LOGGED_STATE if key in state}
+
+
+def unfingerprint(value: Any, current: dict[str, Any]) -> dict[str, Any] | None:
+    """The state before a job: its logged parts, and the ``current`` value of the parts not logged.
+
+    Compared with a whole state, a bare fingerprint would make every unlogged key (``video_analyses``)
+    look changed, and a resumed generation would end before its media landed.
+    """
+    if not isinstance(value, dict):
+        return None
+    return {**{k: v for k, v in current.items() if k not in LOGGED_STATE}, **value}
+
+
 __all__ = [
+    "LOGGED_STATE",
     "GenerationUnconfirmed",
     "StreamDropped",
     "Turn",
     "describe",
+    "fingerprint",
     "recover",
     "reply_and_suggestions",
     "stream_turn",
+    "unfingerprint",
 ]

@@ -75,24 +75,29 @@ _AT_PLACE = (  # "in the top right corner"
 )
 _WHERE = rf"(?:\s+{_AT_PLACE}|\s*(?:在|位于)[{_CJK}]{{0,8}})?"
 _BUTTON = r"(?:\s+(?:button|icon|option|menu(?:\s+item)?|tab)|\s*(?:按钮|图标|选项|菜单))?"
+# A character of the rest of a Chinese clause ("…预览效果"): never English, never past a closing bracket.
+_CLAUSE = r"[^，。！？；,.!?;\n）)」』”\"A-Za-z]"
+_ZH_REST = _CLAUSE + "{0,12}"
 _GET_PURPOSE = (  # "… to download your video" / "…即可下载视频": the replacement already says it
     r"(?:\s+(?:to|and)\s+(?:download|export|save|render|get)"
     r"(?:\s+(?:your|the|it|this)(?:\s+(?:final\s+)?(?:video|file|result|project|image|clip|work))?)?"
     r"|\s*(?:(?:即可|就可以|就能|就行)(?:导出|下载|保存)?|(?:来|以|可以)?(?:导出|下载|保存))"
     r"(?:视频|文件|作品|到本地|成品)?)?"
 )
-_ZH_REST = rf"[^，。！？；,.!?;\nA-Za-z]{{0,12}}"  # the rest of a Chinese clause ("…预览效果"), never English
 _SEE_PURPOSE = (  # "… to see the tracks" / "…查看效果"
     r"(?:\s+(?:to|and)\s+(?:see|view|check|preview|review|inspect|watch)"
     r"(?:\s+(?:it|them|the|your|all|its|every))?(?:\s+(?:tracks?|timeline|result|changes?|video|clips?|layers?|edits?))?"
-    rf"|\s*(?:来|以)?(?:查看|预览|看看|播放|看)[^，。！？；,.!?;\nA-Za-z]{{0,10}})?"
+    r"|\s*(?:来|以)?(?:查看|预览|看看|播放|看)" + _CLAUSE + "{0,10})?"
 )
 _PANEL = r"(?:\s*(?:panel|pane|window|tab|view|library|menu|面板|窗口|视图|菜单|区域?))?"
 _OPEN = _ZH_YOU_CAN + r"(?:\bopen\s+|打开\s*|展开\s*)"
 _PLACE = r"(?:timeline|preview|player|editor|canvas|时间线|时间轴|预览(?:窗口|面板|区)?|播放器|画布|编辑器)"
 _SIDE_PANEL = rf"(?:[{_CJK}]{{0,4}}(?:面板|窗口|区域)|预览区)"  # 右侧面板 / 预览区
 _LOOK = r"(?:\b(?:preview|view|check|see|review|watch|play)\b|预览|查看|看看|播放)"
-_OR_UPLOAD = r"(?:[，,]?\s*(?:or|或者|或)(?:\s*(?:click|tap|use|点击|点))?\s*(?:the\s+)?[\"'“”「]?(?:upload|上传)[\"'“”」]?(?:\s*(?:button|按钮))?)?"
+_OR_UPLOAD = (  # ", or click Upload" / "，或点击上传按钮"
+    r"(?:[，,]?\s*(?:or|或者|或)(?:\s*(?:click|tap|use|点击|点))?\s*(?:the\s+)?"
+    r"[\"'“”「]?(?:upload|上传)[\"'“”」]?(?:\s*(?:button|按钮))?)?"
+)
 _DRAG = r"(?:\bdrag(?:ging)?(?:\s+and\s+drop(?:ping)?)?\b|\bdrop(?:ping)?\b|拖拽|拖动|拖入|拖放|拖)"
 _DROP_PLACE = (
     r"(?:timeline|canvas|editor|upload\s+area|media\s+(?:library|panel)|window|page|track|workspace"
@@ -127,7 +132,9 @@ _RULES: tuple[_Rule, ...] = (
         *_EXPORT,
         EXPORT,
     ),
-    _Rule(rf"{_Q}(?:导出|下载|export){_Q_END}\s*(?:按钮|button)\s*(?:在|位于)[{_CJK}]{{0,8}}", *_EXPORT, EXPORT),
+    _Rule(
+        rf"{_Q}(?:导出|下载|export){_Q_END}\s*(?:按钮|button)\s*(?:在|位于)[{_CJK}]{{0,8}}", *_EXPORT, EXPORT
+    ),
     _Rule(
         rf"\b(?:the\s+)?{_Q}(?:export|download|导出|下载){_Q_END}\s*(?:button|icon|按钮)"
         rf"\s+(?:is|sits|can\s+be\s+found)\s+(?:located\s+)?{_AT_PLACE}{_GET_PURPOSE}",
@@ -140,7 +147,7 @@ _RULES: tuple[_Rule, ...] = (
         rf"|生成(?=\s*(?:按钮|[」』”\"'])))"
         rf"{_Q_END}{_BUTTON}{_WHERE}"
         r"(?:\s+(?:to|and)\s+(?:try\s+again|regenerate(?:\s+it)?|(?:get|make)\s+a\s+new\s+(?:version|one))"
-        rf"|\s*(?:来|以)?(?:重新生成|重试|再试一次)[^，。！？；,.!?;\nA-Za-z]{{0,6}})?",
+        rf"|\s*(?:来|以)?(?:重新生成|重试|再试一次){_CLAUSE}{{0,6}})?",
         *_REGEN,
         REGENERATE,
     ),
@@ -155,7 +162,8 @@ _RULES: tuple[_Rule, ...] = (
     ),
     _Rule(
         rf"(?:把|将)?(?:\s*(?:{_MEDIA_ZH}|(?:your\s+|the\s+)?(?:files?|videos?|clips?|media)))?\s*{_DRAG}"
-        rf"(?:\s*(?:到|进|至|(?:in)?to\b|onto\b))?\s*(?:the\s+)?{_DROP_PLACE}(?:\s*(?:中|里|上))?" + _OR_UPLOAD,
+        rf"(?:\s*(?:到|进|至|(?:in)?to\b|onto\b))?\s*(?:the\s+)?{_DROP_PLACE}(?:\s*(?:中|里|上))?"
+        + _OR_UPLOAD,
         *_UPLOAD,
         None,
     ),
@@ -168,7 +176,7 @@ _RULES: tuple[_Rule, ...] = (
     ),
     # Settings / properties panels: nothing to open in a chat, just say what to change.
     _Rule(
-        _SETTINGS + r"\s*(?:panel|pane|window|tab|menu|面板|窗口|菜单)\s+(?:and|to)\s+",
+        _SETTINGS + r"(?:\s*(?:panel|pane|window|tab|menu|面板|窗口|菜单))?\s+(?:and|to)\s+",
         "just tell me how you want to ",
         "直接告诉我你想怎么",
         None,
@@ -179,7 +187,12 @@ _RULES: tuple[_Rule, ...] = (
         "告诉我要改什么",
         None,
     ),
-    _Rule(_SETTINGS + _ZH_REST, "tell me what to change", "告诉我要改什么", None),
+    _Rule(
+        r"(?:打开|展开)\s*(?:设置|属性|样式|settings|properties)" + _ZH_REST,
+        "tell me what to change",
+        "告诉我要改什么",
+        None,
+    ),
     # Looking at the result: read-only, shown right away.
     _Rule(
         rf"{_LOOK}"
@@ -190,7 +203,7 @@ _RULES: tuple[_Rule, ...] = (
         SHOW,
     ),
     _Rule(
-        rf"{_ZH_YOU_CAN}(?:(?:在|到|in\s+(?:the\s+)?)\s*)?(?:{_PLACE}|{_SIDE_PANEL})(?:\s*(?:中|里|上))?\s*"
+        rf"{_ZH_YOU_CAN}(?:(?:在|到|in\s+(?:the\s+)?)\s*)?(?:{_PLACE}{_PANEL}|{_SIDE_PANEL})(?:\s*(?:中|里|上))?\s*"
         rf"{_LOOK}(?:\s+(?:it|them|the\s+(?:result|video|clip|changes?|edits?)|your\s+(?:video|result|clip)))?"
         rf"{_ZH_REST}",
         *_SHOW,
@@ -213,6 +226,7 @@ _RULES: tuple[_Rule, ...] = (
 )
 
 _SPACES = re.compile(r" +")
+_NON_SPACE = re.compile(r"\S")
 _SENTENCE_END = re.compile(r"[.!?。！？\n]")
 _HAN = re.compile(f"[{_CJK}]")
 _ZH_MARKS = frozenset("。，！？；：、（）「」『』")
@@ -234,27 +248,30 @@ def _scores(text: str) -> tuple[int, int]:
 _CLEAR = 6  # a sentence this Chinese (or English) around a one-language phrase is answered in its language
 
 
-def _is_chinese(text: str, spans: list[tuple[int, int]], at: int, stops: list[int]) -> bool:
-    """The language to answer phrase ``spans[at]`` in: its own, unless its sentence clearly speaks the
-    other ("If you don't like it, 点击「重新生成」."); a phrase mixing both takes its sentence's language.
-    ``stops`` are the offsets just after each sentence end of ``text``, in order."""
-    start, end = spans[at]
-    zh, en = _scores(text[start:end])
-    first_stop = bisect_right(stops, start)
-    first = stops[first_stop - 1] if first_stop else 0
-    last_stop = bisect_left(stops, end + 1)
-    last = stops[last_stop] if last_stop < len(stops) else len(text)
-    # The sentence without any GUI phrase: "Done! 点击导出按钮 or click Export." leaves only " or ".
-    around, cursor = [], first
-    for other_start, other_end in spans[max(0, bisect_left(spans, (first, 0)) - 1) :]:
+def _sentence(stops: list[int], start: int, end: int, size: int) -> tuple[int, int]:
+    """The bounds of the sentence holding ``start:end``; ``stops`` are the offsets just after each end."""
+    before, after = bisect_right(stops, start), bisect_left(stops, end + 1)
+    return (stops[before - 1] if before else 0), (stops[after] if after < len(stops) else size)
+
+
+def _around(text: str, spans: list[tuple[int, int]], first: int, last: int) -> tuple[int, int]:
+    """The scores of a sentence without its GUI phrases ("Done! 点击导出按钮 or click Export." -> " or ")."""
+    pieces, cursor = [], first
+    for at in range(max(0, bisect_left(spans, (first, 0)) - 1), len(spans)):
+        other_start, other_end = spans[at]
         if other_start >= last:
             break
-        if other_end <= first:
-            continue
-        around.append(text[cursor : max(cursor, other_start)])
-        cursor = max(cursor, other_end)
-    around.append(text[cursor:last])
-    zh_around, en_around = _scores("".join(around))
+        if other_end > first:
+            pieces.append(text[cursor : max(cursor, other_start)])
+            cursor = max(cursor, other_end)
+    pieces.append(text[cursor:last])
+    return _scores("".join(pieces))
+
+
+def _is_chinese(phrase: tuple[int, int], around: tuple[int, int]) -> bool:
+    """Answer a phrase in its own language, unless its sentence clearly speaks the other ("If you don't
+    like it, 点击「重新生成」."); a phrase mixing both takes its sentence's language."""
+    (zh, en), (zh_around, en_around) = phrase, around
     if zh and en:
         return zh_around > en_around if zh_around or en_around else zh > en
     if zh:
@@ -292,15 +309,19 @@ def translate(text: str) -> GuiTranslation:
     found = _find(text)
     spans = [m.span() for _, m in found]
     stops = [m.end() for m in _SENTENCE_END.finditer(text)] if found else []  # just after each sentence end
+    arounds: dict[tuple[int, int], tuple[int, int]] = {}  # one count per sentence: linear in the text
     actions: list[SuggestedAction] = []
     out: list[str] = []
     done = 0
-    for at, (index, match) in enumerate(found):
-        rule, (start, end) = _RULES[index], spans[at]
+    for index, match in found:
+        rule, (start, end) = _RULES[index], match.span()
         if rule.action is not None and all(a.op != rule.action.op for a in actions):
             actions.append(rule.action)
         before = text[done:start]
-        if _is_chinese(text, spans, at, stops):
+        bounds = _sentence(stops, start, end, len(text))
+        if bounds not in arounds:
+            arounds[bounds] = _around(text, spans, *bounds)
+        if _is_chinese(_scores(match.group()), arounds[bounds]):
             new = rule.zh
             # Chinese takes no space next to Chinese: "视频已生成， click Export" -> "视频已生成，说…".
             trimmed = before.rstrip(" ")
@@ -313,10 +334,7 @@ def translate(text: str) -> GuiTranslation:
         else:
             new = rule.en
             # Keep the sentence well-formed: "Click Export…" -> "Say "export"…".
-            previous = bisect_right(stops, start)
-            if text[stops[previous - 1] if previous else 0 : start].isspace() or start == (
-                stops[previous - 1] if previous else 0
-            ):
+            if _NON_SPACE.search(text, bounds[0], start) is None:
                 new = new[:1].upper() + new[1:]
         out += (before, new)
         done = end

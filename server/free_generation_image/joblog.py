@@ -123,13 +123,25 @@ class _Writer:
                     return
                 self._cond.wait(left)
 
+    def stop(self) -> None:
+        """Write what is queued, then end the thread (a later ``put`` starts a new one)."""
+        self.flush()
+        with self._cond:
+            thread, self._thread = self._thread, None
+            self._cond.notify_all()
+        if thread is not None:
+            thread.join(timeout=5.0)
+
     def _run(self) -> None:
+        me = threading.current_thread()
         while True:
             with self._cond:
-                while not self._pending:
+                while self._thread is me and not self._pending:
                     if not self._cond.wait(30.0) and not self._pending:
                         self._thread = None  # idle: a later put starts a new thread
                         return
+                if self._thread is not me:  # stopped (a newer thread, if any, takes the queue)
+                    return
                 batch, self._pending = self._pending, {}
                 self._busy = True
             for job_id, data in batch.items():
@@ -246,6 +258,10 @@ class JobLog:
 
     def flush(self) -> None:
         self._writer.flush()
+
+    def close(self) -> None:
+        """Write what is queued and stop the writer thread (blocking)."""
+        self._writer.stop()
 
     def create_or_join(
         self, make: Callable[[], JobRecord], find: Callable[[list[JobRecord]], JobRecord | None]

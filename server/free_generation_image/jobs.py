@@ -26,6 +26,8 @@ from free_generation_image.store import Store
 log = logging.getLogger(__name__)
 
 MAX_LISTED = 20
+# What a finished job says it is doing (its last progress line, "downloading", would be untrue).
+_ENDED = {"succeeded": "done", "failed": "failed", "cancelled": "cancelled", "interrupted": "interrupted"}
 FOLLOW_POLL = 0.25  # following another process's job: noticed within this
 
 
@@ -105,6 +107,7 @@ class Job:
         if self.record.done:
             return False
         self.record.status = status
+        self.record.message = _ENDED.get(status, status)
         self.record.result = result
         self.record.error = error
         self.record.updated_at = time.time()
@@ -206,7 +209,7 @@ class JobRegistry:
 
     def close(self) -> None:
         """Write what is queued and forget this registry's ownership: unfinished jobs become orphans."""
-        self.log.flush()
+        self.log.close()
         _LIVE_OWNERS.discard(self.owner)
 
     def _record(

@@ -12,23 +12,23 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Literal
+from typing import Literal, Unpack
 
 import anyio
 import anyio.to_thread
 import httpx2
 from anyio.abc import TaskGroup
 
-from free_generation_image import files, router
+from free_generation_image import chat, files
 from free_generation_image.budget import CostBook
 from free_generation_image.config import Settings
 from free_generation_image.deps import PREPARE_SECONDS, QUEUE_SECONDS, Deps
 from free_generation_image.downloads import MediaSaver
 from free_generation_image.engine import Engine, JobFailed, failure, local_error
-from free_generation_image.errors import FGIError, InvalidInput
+from free_generation_image.errors import FGIError
 from free_generation_image.export_job import Exports
-from free_generation_image.generate_job import GenerateRequest, Generations
-from free_generation_image.inputs import MAX_WAIT_SECONDS, bounded_wait, check_duration, check_prompt
+from free_generation_image.generate_job import GenerateOptions, GenerateRequest, Generations
+from free_generation_image.inputs import MAX_WAIT_SECONDS, bounded_wait, check_prompt
 from free_generation_image.jobs import Job, JobRecord, JobRegistry, ProgressFn
 from free_generation_image.locks import LockBox
 from free_generation_image.models import (
@@ -47,7 +47,7 @@ from free_generation_image.nemo.client import NemoClient
 from free_generation_image.nemo.errors import BackendUnavailable, NemoError, SessionNotFound
 from free_generation_image.polling import PollPolicy
 from free_generation_image.projects import ProjectKeeper
-from free_generation_image.prompting import AspectRatio, Kind
+from free_generation_image.prompting import Kind
 from free_generation_image.store import Store
 from free_generation_image.upload_job import Uploads
 
@@ -208,64 +208,24 @@ class Service:
         return estimate, available
 
     # ----------------------------------------------------------------- generate
-    def _request(
-        self,
-        prompt: str,
-        kind: Kind,
-        aspect_ratio: AspectRatio | None,
-        duration_s: float | None,
-        new_project: bool,
-    ) -> GenerateRequest:
-        if kind not in ("auto", "image", "video"):
-            raise InvalidInput(f"Unknown kind {kind!r}.", hint="Use image, video or auto.", argument="kind")
-        return GenerateRequest(
-            prompt=check_prompt(prompt),
-            kind=kind,
-            aspect_ratio=aspect_ratio,
-            duration_s=check_duration(duration_s),
-            new_project=bool(new_project),
-        )
-
-    async def find_generate(
-        self,
-        prompt: str,
-        *,
-        kind: Kind = "auto",
-        aspect_ratio: AspectRatio | None = None,
-        duration_s: float | None = None,
-        new_project: bool = False,
-    ) -> Job | None:
+    async def find_generate(self, prompt: str, **options: Unpack[GenerateOptions]) -> Job | None:
         """The job an identical generate call would join right now (nothing is sent)."""
-        return await self.generations.find(self._request(prompt, kind, aspect_ratio, duration_s, new_project))
+        return await self.generations.find(GenerateRequest.of(prompt, **options))
 
-    async def start_generate(
-        self,
-        prompt: str,
-        *,
-        kind: Kind = "auto",
-        aspect_ratio: AspectRatio | None = None,
-        duration_s: float | None = None,
-        new_project: bool = False,
-    ) -> tuple[Job, bool]:
+    async def start_generate(self, prompt: str, **options: Unpack[GenerateOptions]) -> tuple[Job, bool]:
         """Validate and start (or join) the generation job. Returns (job, joined an identical one)."""
-        request = self._request(prompt, kind, aspect_ratio, duration_s, new_project)
-        return await self.generations.start(request)
+        return await self.generations.start(GenerateRequest.of(prompt, **options))
 
     async def generate(
         self,
         prompt: str,
         *,
-        kind: Kind = "auto",
-        aspect_ratio: AspectRatio | None = None,
-        duration_s: float | None = None,
-        new_project: bool = False,
         wait_seconds: float = 50.0,
         on_progress: ProgressFn | None = None,
+        **options: Unpack[GenerateOptions],
     ) -> GenerateResult:
         """Generate media from a prompt; returns the result, or a running job id after ``wait_seconds``."""
-        job, joined = await self.start_generate(
-            prompt, kind=kind, aspect_ratio=aspect_ratio, duration_s=duration_s, new_project=new_project
-        )
+        job, joined = await self.start_generate(prompt, **options)
         result = await self.collect_generate(job, wait_seconds, on_progress)
         result.deduplicated = result.deduplicated or joined
         return result
@@ -431,33 +391,7 @@ class Service:
         self, message: str, *, wait_seconds: float = 50.0, on_progress: ProgressFn | None = None
     ) -> ChatResult:
         """Route free text (English or Chinese) to one operation and run it."""
-        route = router.route(check_prompt(message, argument="message"))
-        result = ChatResult(operation=route.op, reason=route.reason)
-        if route.op == "export":
-            result.export = await self.export(
-                route.fmt or "mp4", wait_seconds=wait_seconds, on_progress=on_progress
-            )
-        elif route.op == "credits":
-            result.credits = await self.credits()
-        elif route.op == "status":
-            result.status = await self.status(
-                route.job_id, wait_seconds=0 if not route.job_id else wait_seconds
-            )
-        elif route.op == "upload":
-            result.upload = await self.upload(
-                list(route.sources), wait_seconds=wait_seconds, on_progress=on_progress
-            )
-        elif route.op == "cancel":
-            if not route.job_id:
-                raise InvalidInput(
-                    "Which job should be cancelled?", hint="Say e.g. 'cancel job_1a2b3c4d5e6f'."
-                )
-            result.cancel = await self.cancel(route.job_id)
-        else:
-            result.generate = await self.generate(
-                route.prompt or message, wait_seconds=wait_seconds, on_progress=on_progress
-            )
-        return result
+        return await chat.run(self, message, wait_seconds=wait_seconds, on_progress=on_progress)
 
     # ----------------------------------------------------------------- restarts
     async def reconcile(self) -> int:

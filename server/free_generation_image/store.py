@@ -11,30 +11,38 @@ import json
 import logging
 import os
 import tempfile
-import time
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import anyio
 
 log = logging.getLogger(__name__)
 
 
-def atomic_write_bytes(path: Path, data: bytes, *, mode: int = 0o600) -> None:
-    """Write ``data`` to ``path`` via a temp file in the same dir, then rename over it."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+@contextlib.contextmanager
+def written_temp(directory: Path, data: bytes, *, prefix: str, suffix: str, mode: int) -> Iterator[Path]:
+    """``data`` in a new temp file in ``directory``, flushed to disk; removed if the caller's block fails.
+
+    The caller moves it into place (rename over a file, or a never-overwriting publish).
+    """
+    fd, name = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=directory)
+    tmp = Path(name)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, mode)
-        os.replace(tmp, path)
+        yield tmp
     except BaseException:
         with contextlib.suppress(OSError):
-            os.unlink(tmp)
+            tmp.unlink()
         raise
+
+
+def atomic_write_bytes(path: Path, data: bytes, *, mode: int = 0o600) -> None:
+    """Write ``data`` to ``path`` via a temp file in the same dir, then rename over it."""
+    with written_temp(path.parent, data, prefix=f".{path.name}.", suffix=".tmp", mode=mode) as tmp:
+        os.replace(tmp, path)
 
 
 class Store:
@@ -94,48 +102,6 @@ class Store:
     def delete(self, name: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             self.path(name).unlink()
-
-    @contextlib.asynccontextmanager
-    async def lock(
-        self, name: str, *, timeout: float = 30.0, stale_after: float = 120.0
-    ) -> AsyncIterator[None]:
-        """Hold an inter-process lock (a file created exclusively: every OS, no dependency).
-
-        Two servers sharing the config dir must not both fetch a token or start a project. A lock left
-        by a crashed process expires after ``stale_after`` s; after ``timeout`` s we go on without it
-        (a duplicate token is cheaper than a stuck server).
-        """
-        self.ensure()
-        path = self.path(f".{name}.lock")
-        deadline = time.monotonic() + timeout
-        owned = False
-        while not owned:
-            try:
-                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-            except FileExistsError:
-                with contextlib.suppress(FileNotFoundError):
-                    if time.time() - path.stat().st_mtime > stale_after:
-                        log.warning("removing a stale lock %s", path)
-                        path.unlink(missing_ok=True)
-                        continue
-                if time.monotonic() > deadline:
-                    log.warning("could not take %s within %.0f s; going on without it", path, timeout)
-                    break
-                await anyio.sleep(0.05)
-            except OSError as err:  # e.g. a read-only config dir: locking is best effort
-                log.warning("cannot lock %s: %s", path, err)
-                break
-            else:
-                with contextlib.suppress(OSError):
-                    os.write(fd, str(os.getpid()).encode())
-                os.close(fd)
-                owned = True
-        try:
-            yield
-        finally:
-            if owned:
-                with contextlib.suppress(OSError):
-                    path.unlink()
 
     def list(self, subdir: str, suffix: str = ".json") -> list[str]:
         """Names (relative to the root) of files in ``subdir`` ending with ``suffix``."""

@@ -216,7 +216,7 @@ def adk_stream(texts: list[str], partial: bool) -> str:
 @settings(max_examples=150, deadline=None)
 @given(
     st.lists(
-        st.sampled_from(["\x1b", "]0;", "[2J", "t", BEL, "\x1b\\", "\x9b", "\u202e", "\u2066", "\r\n", "ok "]),
+        st.sampled_from(["\x1b", "]0;", "[2J", "t", BEL, "\x1b\\", "\x9b", "\u202e", "\u2066", "\r\n", "ok"]),
         min_size=1,
         max_size=12,
     ).map("".join),

@@ -215,6 +215,11 @@ NAMED_PLACES: list[tuple[str, dict[str, Any], str]] = [
         "Video: Neon Harbor.mp4 (0-10s)",
     ),
     ("src camera file", _second_track(src="https://cdn.test/IMG_1234.MOV"), "Video: IMG_1234.MOV (0-10s)"),
+    (
+        "src long file name",
+        _second_track(src="https://cdn.test/MyHolidayVideo2023.mp4"),
+        "Video: MyHolidayVideo2023.mp4 (0-10s)",
+    ),
     ("image track", _second_track(kind="image", src="https://cdn.test/fox.png"), "Image: fox.png (0-10s)"),
 ]
 
@@ -234,6 +239,7 @@ NAMELESS: list[tuple[str, dict[str, Any]]] = [
     ("uuid file name", _second_track(src="/mnt/userdata/u/0b1f7c52-8a3e-4c1d-9f2b-7e6d5c4b3a21.mp4")),
     ("prefixed digest", _second_track(src="https://cdn.test/gen_9f86d081884c7d65.png")),
     ("random token", _second_track(src="https://cdn.test/aZ3kQ9xY7mN2pL5vR8tB.mp4")),
+    ("nanoid", _second_track(src="https://cdn.test/V1StGXR8_Z5jdHi6B-myT.png")),
     ("inline media", _second_track(src="data:video/mp4;base64,AAAAIGZ0eXBpc29t")),
     ("no src", _second_track(src=None)),
     ("generic track name", _second_track({"n": "Video"})),
@@ -298,7 +304,7 @@ def test_labels_are_cleaned_backend_text() -> None:
 
 def test_diff_lines_use_the_same_labels() -> None:
     empty: dict[str, Any] = {"t": [], "d": 0}
-    one = {"t": [_second_track()["t"][1]], "d": 10000}
+    one: dict[str, Any] = {"t": [_second_track()["t"][1]], "d": 10000}
     assert diff_states(_state(draft=empty), _state(draft=one)).lines == [
         "Duration 0s → 10s",
         "Added Video track 1 (0-10s)",
@@ -313,7 +319,7 @@ def test_diff_lines_use_the_same_labels() -> None:
     named = copy.deepcopy(one)
     named["t"][0]["m"] = {"name": "Neon Harbor"}
     assert diff_states(_state(draft=one), _state(draft=named)).lines == [
-        "Changed track Video: 0-10s → Neon Harbor (0-10s)"
+        "Changed track Video: Video track 1 (0-10s) → Neon Harbor (0-10s)"
     ]
     assert diff_states(_state(draft=named), _state(draft=empty)).lines == [
         "Duration 10s → 0s",

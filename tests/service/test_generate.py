@@ -104,3 +104,10 @@ async def test_options_become_an_explicit_request_the_backend_follows(
     message = sse_requests(sandbox)[0].message or ""
     assert message.startswith("a lighthouse on a cliff") and "aspect ratio 9:16" in message
     assert "Title: 'A lighthouse on a cliff'" in result.timeline
+
+
+async def test_a_duration_the_backend_does_not_honour_is_stated(service: Service, sandbox: Sandbox) -> None:
+    result = await service.generate("a clip of surf at noon", kind="video", duration_s=30)
+    assert result.status == "completed" and result.credits_spent == 100
+    assert "You asked for 30 s; the backend made a 15-s clip (one clip, charged once)." in result.notes
+    assert "15-s clip" in result.text()

@@ -121,6 +121,16 @@ async def test_generate_export_and_play_in_the_studio(server: MCPServer, tmp_pat
             await frame.wait_for_selector("#ask-cost:has-text('credits')")
             assert "generate" not in (await page.evaluate("window.hostLog.toolCalls"))
             await frame.get_by_role("button", name="Cancel", exact=True).click()
+            # Confirmed, it is sent once; the page follows the job and shows the new image.
+            await frame.get_by_role("button", name="Variation…").click()
+            await frame.get_by_role("button", name="Estimate cost").click()
+            await frame.wait_for_selector("#ask-cost:has-text('credits')")
+            await frame.get_by_role("button", name="Generate", exact=True).click()
+            await frame.wait_for_function(
+                "() => document.querySelectorAll('#gallery img[data-loaded]').length === 2", timeout=60_000
+            )
+            assert (await page.evaluate("window.hostLog.toolCalls")).count("generate") == 1
+            assert await frame.inner_text("#credits") != credits
 
             frame = await _run_and_export(
                 page,

@@ -139,7 +139,10 @@ def classify_payload(payload: Mapping[str, Any]) -> list[StreamEvent]:
 def _adk_event(event: Mapping[str, Any], content: Mapping[str, Any]) -> list[StreamEvent]:
     out: list[StreamEvent] = []
     author = event.get("author")
-    author = clean_line(author) or None if isinstance(author, str) else None
+    if isinstance(author, str):
+        author = author if author.isidentifier() else clean_line(author) or None  # "nemo_agent": no copy
+    else:
+        author = None
     partial = event.get("partial") is True
     parts = content.get("parts")
     for part in parts if isinstance(parts, list) else ():

@@ -30,8 +30,10 @@ _CONTROLS = re.compile(
 
 def clean(text: str) -> str:
     """``text`` without escape sequences and control characters; newlines and tabs are kept, CR becomes LF."""
-    if not text or _CONTROLS.search(text) is None:
-        return text  # the common case: one scan, no copy
+    # The common case costs one scan and no copy: isprintable() is False for every character removed
+    # here (all are Cc, Cf or Cs), so a printable text is already clean; a newline sends it to the regex.
+    if not text or text.isprintable() or _CONTROLS.search(text) is None:
+        return text
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     return _CONTROLS.sub("", _ESCAPES.sub("", text))
 

@@ -15,19 +15,22 @@ from __future__ import annotations
 
 import json
 import math
-import re
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
-from urllib.parse import unquote, urlsplit
 
-from free_generation_image.nemo.sanitize import clean_line
+from free_generation_image.nemo.labels import (
+    LABEL_WIDTH,
+    clean_label,
+    file_label,
+    is_generic_track_name,
+    name_label,
+    src_name,
+)
 
 TrackKind = Literal["video", "audio", "text", "other"]
 
 EMPTY_SUMMARY = "Timeline is empty: nothing generated yet."
-LABEL_WIDTH = 40  # display columns (a CJK character counts 2)
 
 _KIND_BY_CODE: dict[int, TrackKind] = {0: "video", 1: "audio", 7: "text"}
 
@@ -287,91 +290,13 @@ def seconds(ms: float) -> str:
     return text[:-2] if text.endswith(".0") else text
 
 
-def _width(char: str) -> int:
-    if unicodedata.category(char) in ("Mn", "Me", "Cf"):
-        return 0  # combining marks, variation selectors, joiners
-    return 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
-
-
-def _visible(ch: str) -> bool:
-    # Drop control, bidi-override and unassigned characters; keep ZWJ so emoji sequences survive.
-    return ch == "\u200d" or unicodedata.category(ch)[0] != "C"
-
-
-def clean_label(text: str, width: int = LABEL_WIDTH) -> str:
-    """One display line: escapes, controls and bidi marks dropped, whitespace collapsed, cut to ``width``."""
-    kept = " ".join(
-        "".join(ch if _visible(ch) else " " if ch.isspace() else "" for ch in clean_line(text)).split()
-    )
-    if sum(_width(ch) for ch in kept) <= width:
-        return kept
-    cut, used = 0, 0
-    while cut < len(kept) and used + _width(kept[cut]) <= width - 1:  # keep one column for the ellipsis
-        used += _width(kept[cut])
-        cut += 1
-    # Never separate a letter from its combining marks, nor leave a dangling emoji joiner.
-    while 0 < cut < len(kept) and (
-        unicodedata.category(kept[cut]) in ("Mn", "Me") or kept[cut - 1] == "\u200d"
-    ):
-        cut -= 1
-    return kept[:cut].rstrip() + "…"
-
-
-def _src_name(src: str | None) -> str | None:
-    """The last path segment of a URL or path, decoded; None for inline ``data:``/``blob:`` media."""
-    if not src or src[:5].lower() in ("data:", "blob:"):
-        return None
-    try:
-        path = urlsplit(src).path if "://" in src else src
-    except ValueError:  # e.g. an unbalanced IPv6 bracket
-        path = src
-    name = unquote(path.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1])
-    return name or None
-
-
-# What a machine names things: UUIDs, digests, long random tokens, timestamps, and the usual id shapes
-# ("trk_2", "seg-3", "gm_1"), optionally behind a short prefix ("media_3f2a…"). A camera's "IMG_1234" is
-# the person's own file name and stays.
-_ID_LIKE = re.compile(
-    r"(?:[a-z]{1,12}[_-])?"
-    r"(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{12,}|\d{6,})"
-    r"|(?=[a-z0-9]*\d)(?=[a-z0-9]*[a-z])[a-z0-9]{16,}"
-    r"|(?:trk|track|seg|segment|sg|asset|gm|media|file|tmp|upload)[_-]?\d+(?:[_-]\d+)*",
-    re.IGNORECASE,
-)
-# A track "named" after its own type says nothing the summary does not already say.
-_GENERIC_TRACK = re.compile(
-    r"(?:videos?|images?|photos?|audio|bgm|music|sound|titles?|text|captions?|subtitles?|main|clips?|media"
-    r"|overlay|track|layer)(?:[\s_-]*(?:track|layer))?"
-    r"|(?:视频|图片|音频|音乐|背景音乐|字幕|标题|文字|文本|主)?(?:轨道|轨|图层)|视频|图片|音频|音乐|背景音乐|字幕|标题|文字|文本",
-    re.IGNORECASE,
-)
-
-
 def _ids(track: Track) -> frozenset[str]:
     return frozenset(i.casefold() for i in (track.id, *(s.id for s in track.segments)) if i)
 
 
-def _is_id(text: str, ids: frozenset[str]) -> bool:
-    return text.casefold() in ids or _ID_LIKE.fullmatch(text) is not None
-
-
-def _usable_name(name: str | None, ids: frozenset[str]) -> str | None:
-    """``name`` as a label, or None when it is empty once cleaned or is an id."""
-    shown = clean_line(name) if name else ""
-    return clean_label(shown) if shown and not _is_id(shown, ids) else None
-
-
-def _file_name(src: str | None, ids: frozenset[str]) -> str | None:
-    """The media's own file name, unless it was made from an id (``trk_2.mp4``, ``3f2a…9c.png``)."""
-    name = clean_line(_src_name(src) or "")
-    stem = name.rsplit(".", 1)[0] if "." in name[1:] else name
-    return clean_label(name) if stem and not _is_id(stem, ids) and not _is_id(name, ids) else None
-
-
 def _segment_name(segment: Segment, track: Track, ids: frozenset[str]) -> str | None:
     """The segment's own name or, on a title track first, its text (quoted: it is what shows on screen)."""
-    own = _usable_name(segment.label, ids)
+    own = name_label(segment.label, ids)
     text = clean_label(segment.text) if segment.text else ""
     quoted = f"'{text}'" if text else None
     return (quoted or own) if track.kind == "text" else (own or quoted)
@@ -383,11 +308,11 @@ def _track_label(track: Track) -> tuple[str | None, bool]:
     for segment in track.segments:
         if name := _segment_name(segment, track, ids):
             return name, True
-    name = _usable_name(track.name, ids)
-    if name and not _GENERIC_TRACK.fullmatch(name):
+    name = name_label(track.name, ids)
+    if name and not is_generic_track_name(name):
         return name, False
     for segment in track.segments:
-        if name := _file_name(segment.src, ids):
+        if name := file_label(segment.src, ids):
             return name, True
     return None, False
 
@@ -431,17 +356,21 @@ def _named(track: Track) -> tuple[str | None, list[str]]:
     return label, _details(track, counted=label is not None and per_segment)
 
 
-def track_body(track: Track) -> str:
-    """A track without its kind: ``Lo-fi (0-10s, 35%)``; nameless, by its place: ``Video track 2 (0-10s)``."""
-    label, details = _named(track)
+def _body(track: Track, label: str | None, details: list[str]) -> str:
     shown = label if label is not None else track.place if track.segments else "(empty)"
     return f"{shown} ({', '.join(details)})" if details else shown
 
 
+def track_body(track: Track) -> str:
+    """A track without its kind: ``Lo-fi (0-10s, 35%)``; nameless, by its place: ``Video track 2 (0-10s)``."""
+    return _body(track, *_named(track))
+
+
 def describe_track(track: Track) -> str:
     """``BGM: Lo-fi (0-10s, 35%)``, or ``Video track 2 (0-10s)`` when the draft names nothing in it."""
-    label, _ = _named(track)
-    return f"{track.title}: {track_body(track)}" if label is not None else track_body(track)
+    label, details = _named(track)
+    body = _body(track, label, details)
+    return f"{track.title}: {body}" if label is not None else body
 
 
 def summarize(draft: Draft | None) -> str:
@@ -494,20 +423,25 @@ def _track_noun(track: Track) -> str:
 
 
 def _added_or_removed(verb: str, track: Track) -> str:
-    label, _ = _named(track)
-    # A nameless track's body starts with its place: "Added Video track 2 (0-10s)".
-    return (
-        f"{verb} {_track_noun(track)}: {track_body(track)}"
-        if label is not None
-        else f"{verb} {track_body(track)}"
-    )
-
-
-def _state_text(track: Track) -> str:
-    """What a change line compares: the body, or for a nameless track its details alone (its place is the
-    line's heading, and a place that moved because another track came or went is not a change of this one)."""
     label, details = _named(track)
-    return track_body(track) if label is not None else ", ".join(details) or "(empty)"
+    # A nameless track's body starts with its place: "Added Video track 2 (0-10s)".
+    body = _body(track, label, details)
+    return f"{verb} {_track_noun(track)}: {body}" if label is not None else f"{verb} {body}"
+
+
+def _change_line(old: Track, new: Track) -> str | None:
+    """``Changed …`` when what people see of a track changed. Two nameless tracks compare their details
+    alone: their place heads the line, and a place that moved because another track came or went is not
+    a change of this one."""
+    (old_label, old_details), (new_label, new_details) = _named(old), _named(new)
+    if old_label is None and new_label is None:
+        was, now = ", ".join(old_details) or "(empty)", ", ".join(new_details) or "(empty)"
+    else:
+        was, now = _body(old, old_label, old_details), _body(new, new_label, new_details)
+    if was == now and old.title == new.title:
+        return None
+    heading = _track_noun(new) if new_label is not None else new.place
+    return f"Changed {heading}: {was} → {now}"
 
 
 def _track_lines(before: Draft | None, after: Draft | None) -> list[str]:
@@ -516,9 +450,8 @@ def _track_lines(before: Draft | None, after: Draft | None) -> list[str]:
     for key, track in new.items():
         if key not in old:
             lines.append(_added_or_removed("Added", track))
-        elif (was := _state_text(old[key])) != (now := _state_text(track)) or old[key].title != track.title:
-            heading = _track_noun(track) if _named(track)[0] is not None else track.place
-            lines.append(f"Changed {heading}: {was} → {now}")
+        elif line := _change_line(old[key], track):
+            lines.append(line)
     lines += [_added_or_removed("Removed", t) for k, t in old.items() if k not in new]
     return lines
 
@@ -547,10 +480,10 @@ def _media_line(verb: str, entry: Mapping[str, Any]) -> str:
     ids = frozenset(i.casefold() for i in (_text(entry.get("id")),) if i)
     # What the person asked for, else a name the entry gives itself, else the file's own name; never an id.
     label = (
-        _usable_name(_text(entry.get("prompt")), frozenset())
-        or _usable_name(_name_of(entry), ids)
-        or _file_name(_text(entry.get("url")) or _text(entry.get("cdn_url")), ids)
-        or _file_name(_text(entry.get("filename")), ids)
+        name_label(_text(entry.get("prompt")), frozenset())
+        or name_label(_name_of(entry), ids)
+        or file_label(_text(entry.get("url")) or _text(entry.get("cdn_url")), ids)
+        or file_label(_text(entry.get("filename")), ids)
     )
     details: list[str] = []
     duration = _non_negative(entry.get("duration"))
@@ -576,7 +509,7 @@ def _upload_key(entry: Mapping[str, Any]) -> str | None:
 def _upload_line(entry: Mapping[str, Any]) -> str:
     name = (
         _text(entry.get("filename"))
-        or _src_name(_text(entry.get("cdn_url")) or _text(entry.get("url")))
+        or src_name(_text(entry.get("cdn_url")) or _text(entry.get("url")))
         or "file"
     )
     details = [clean_label(t, 12) for t in (_text(entry.get("file_type")),) if t]
@@ -690,6 +623,7 @@ def diff_states(before: Mapping[str, Any] | None, after: Mapping[str, Any] | Non
 
 __all__ = [
     "EMPTY_SUMMARY",
+    "LABEL_WIDTH",
     "Draft",
     "Segment",
     "StateDiff",

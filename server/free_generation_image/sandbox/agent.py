@@ -13,7 +13,7 @@ import hashlib
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 import anyio
@@ -176,6 +176,8 @@ class _Script:
 
     def emit(self, event: AgentEvent) -> None:
         self.stop_if_due()
+        if self.config.tool_prefix and isinstance(event, ToolCall | ToolResult):
+            event = replace(event, name=self.config.tool_prefix + event.name)
         self.turn.emit(event)
         self.emitted += 1
 

@@ -39,6 +39,7 @@ class SandboxConfig:
     author: str = "nemo_agent"  # GUESS: ADK author of agent events
     gui_phrases: bool = True  # the backend agent "thinks users have a GUI" (contract §3)
     silent_edit_probability: float = 0.0  # real: ~0.3; 0 keeps tests deterministic
+    tool_prefix: str = ""  # renames the agent's internal tools (clients must never show any tool name)
     seed: int = 0
 
     # Media: real files, scaled down for tests and load.

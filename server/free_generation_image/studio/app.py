@@ -200,7 +200,7 @@ class Studio(Apps):
                     try:
                         state = await service.client.state(status.project.session_id)
                     except NemoError as err:
-                        result.notes.append(str(err))
+                        result.notes.append(err.user_text())
                     else:
                         draft = timeline.parse_draft(state.draft)
                         result.tracks = view.tracks(draft)
