@@ -4,7 +4,6 @@ whatever the stream framing; job messages that match the job's state."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from mcp import Client
@@ -45,4 +44,3 @@ async def test_no_backend_tool_name_reaches_the_host(
     assert (made.structured_content or {})["status"] == "completed"
     [summary] = (listing.structured_content or {})["jobs"]
     assert summary["status"] == "succeeded" and summary["message"] == "done"
-    assert (settings.config_dir / "jobs").is_dir() and Path(settings.config_dir).is_dir()
