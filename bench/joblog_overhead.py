@@ -101,11 +101,14 @@ def _result(kind: JobKind, job_id: str, index: int, out: Path, project: Project,
         ).model_dump(mode="json")  # fmt: skip
     source = out / f"clip-{index}.mp4"
     item = UploadedItem(
-        source=str(source), filename=source.name, file_type="video", url=f"https://cdn.example.invalid/{index}"
+        source=str(source),
+        filename=source.name,
+        file_type="video",
+        url=f"https://cdn.example.invalid/{index}",
     )
-    return UploadResult(job_id=job_id, files=[item], timeline="Timeline (1 track, 8s)", project=project).model_dump(
-        mode="json"
-    )
+    return UploadResult(
+        job_id=job_id, files=[item], timeline="Timeline (1 track, 8s)", project=project
+    ).model_dump(mode="json")
 
 
 def history(count: int, api_url: str, out: Path, *, now: float, seed: int = SEED) -> list[JobRecord]:
@@ -231,7 +234,33 @@ async def measure(bench: Bench) -> list[Figure]:
             await call(full_client, "status")
 
         versus_ten = await paired(listed_all, listed_ten, bench.scale.tool_calls)
-    return [_figure(tool, samples[tool], jobs, size, first_ms, versus_ten) for tool in TOOLS]
+    figures = [_figure(tool, samples[tool], jobs, size, first_ms, versus_ten) for tool in TOOLS]
+    return [*figures, _history_figure(jobs, versus_ten)]
+
+
+def _history_figure(jobs: int, versus_ten: Paired) -> Figure:
+    """What the history itself adds to ``status``: the full log against a log of just the jobs it lists.
+
+    Against an empty log, ``status`` also returns ten more job summaries (and the client validates them
+    against the output schema): a cost of the answer's size, the same for any history of ten or more.
+    """
+    all_us, ten_us = median(versus_ten.ours), median(versus_ten.base)
+    value = ratio(all_us, ten_us)
+    return Figure(
+        key="joblog_history",
+        title=f"9. status: {jobs:,} jobs in the log vs the {LISTED} it lists (median)",
+        value=all_us,
+        unit="us",
+        baseline=ten_us,
+        baseline_label=f"a log of {LISTED} jobs",
+        ratio=value,
+        ratio_label="full log/listed jobs only",
+        target=f"≤ {TARGET_RATIO:g}×",
+        met=value <= TARGET_RATIO,
+        note=f"{len(versus_ten.ours)} calls a side; p90 {percentile(versus_ten.ours, 0.9):,.0f} vs "
+        f"{percentile(versus_ten.base, 0.9):,.0f} µs",
+        details={"full_median_us": all_us, "ten_median_us": ten_us},
+    )
 
 
 def _figure(tool: str, samples: Paired, jobs: int, size: int, first_ms: float, versus_ten: Paired) -> Figure:

@@ -1,7 +1,9 @@
 """Remote mode under load: N users at once, each generate -> export over Streamable HTTP on one server.
 
-    python -m bench.remote_load            # 50 users, a few minutes on 2 cores; writes bench/remote_results.json
-    python -m bench.remote_load --quick    # 3 users, tiny clocks: a smoke run (writes only with --results)
+    python -m bench.remote_load            # 50 users, about a minute or two on 2 cores
+    python -m bench.remote_load --quick    # 3 users, tiny clocks: a smoke run
+
+A full run writes bench/remote_results.json (a quick one only with --results).
 
 The sandbox and the hosted server (``free-generation-image serve --http``) each run in a process of their
 own, quotas lifted. Every user is a distinct sandbox token sent as ``Authorization: Bearer``. Baselines,
@@ -29,7 +31,7 @@ import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final
 
@@ -53,6 +55,7 @@ READY: Final = re.compile(r"MCP over Streamable HTTP at (\S+)")
 START_TIMEOUT: Final = 60.0
 CALL_WAIT: Final = 50.0  # what a host's model passes as wait_seconds
 CREDITS: Final = 100_000
+TOOLS: Final = ("generate", "export")
 ClientFactory = Callable[[int], AbstractAsyncContextManager[Client]]
 
 
@@ -60,13 +63,14 @@ ClientFactory = Callable[[int], AbstractAsyncContextManager[Client]]
 class Scale:
     users: int
     calls: int  # `credits` calls per side in the sequential pair
+    rounds: int  # load rounds per side, alternating which side goes first
     generation_s: float
     render_s: float
     media_scale: float
 
 
-FULL: Final = Scale(users=50, calls=300, generation_s=2.0, render_s=3.0, media_scale=0.1)
-QUICK: Final = Scale(users=3, calls=20, generation_s=0.3, render_s=0.4, media_scale=0.1)
+FULL: Final = Scale(users=50, calls=300, rounds=2, generation_s=2.0, render_s=3.0, media_scale=0.1)
+QUICK: Final = Scale(users=3, calls=20, rounds=1, generation_s=0.3, render_s=0.4, media_scale=0.1)
 
 
 @dataclass
@@ -185,7 +189,7 @@ def http_client(mcp_url: str, tokens: Sequence[str]) -> ClientFactory:
         headers = {"Authorization": f"Bearer {tokens[index]}"}
         async with (
             httpx2.AsyncClient(headers=headers, timeout=120, trust_env=False) as http,
-            Client(streamable_http_client(mcp_url, http_client=http), mode="auto") as client,  # type: ignore[arg-type]
+            Client(streamable_http_client(mcp_url, http_client=http), mode="auto") as client,
         ):
             yield client
 
@@ -222,14 +226,16 @@ async def stdio_server(sandbox_url: str, token: str, workdir: Path) -> AsyncIter
         command=sys.executable, args=["-m", "free_generation_image", "serve"], env=env, cwd=ROOT
     )
     with (folder / "stderr.log").open("w", encoding="utf-8") as errlog:
-        async with Client(stdio_client(params, errlog=errlog), mode="auto") as client:  # type: ignore[arg-type]
+        async with Client(stdio_client(params, errlog=errlog), mode="auto") as client:
             yield client
 
 
 # ------------------------------------------------------------------------------------------ servers
 @contextmanager
-def remote_server(sandbox_url: str, workdir: Path, users: int) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """``free-generation-image serve --http`` on a free port, per-user limits lifted; (its /mcp URL, process)."""
+def remote_server(
+    sandbox_url: str, workdir: Path, users: int
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``serve --http`` on a free port, per-user limits lifted: (its /mcp URL, its process)."""
     log = workdir / "remote.log"
     env = child_env(
         {
@@ -277,18 +283,27 @@ def _seconds(flows: Sequence[Flow], tool: str) -> list[float]:
     return [f.seconds[tool] for f in flows if tool in f.seconds]
 
 
-def _per_call(tool: str, remote: Sequence[Flow], local: Sequence[Flow], q: float, label: str) -> Figure:
-    ours, base = percentile(_seconds(remote, tool), q), percentile(_seconds(local, tool), q)
+def _flow_seconds(flows: Sequence[Flow]) -> list[float]:
+    return [sum(f.seconds.values()) for f in flows if f.error is None]
+
+
+def _per_flow(remote: Sequence[Flow], local: Sequence[Flow], q: float, label: str) -> Figure:
+    ours, base = percentile(_flow_seconds(remote), q), percentile(_flow_seconds(local), q)
+    gaps = {t: percentile(_seconds(remote, t), q) - percentile(_seconds(local, t), q) for t in TOOLS}
+    by_tool = ", ".join(f"{tool} {1000 * gap:+,.0f} ms" for tool, gap in gaps.items())
     return Figure(
-        key=f"remote_{tool}_{label}",
-        title=f"{tool} under load, {label} (follow-ups included)",
+        key=f"remote_flow_{label}",
+        title=f"one user's generate->export under load, {label}",
         value=ours,
         unit="s",
         baseline=base,
         baseline_label="in-process MCP server per user",
         ratio=ratio(ours, base),
         ratio_label="remote/local",
-        note=f"HTTP + shared server add {1000 * (ours - base):+,.0f} ms per {tool} at {label}",
+        note=(
+            f"HTTP + one shared server add {1000 * (ours - base):+,.0f} ms per flow at {label} "
+            f"(by tool: {by_tool}; a tool's share moves with when the flows' calls meet at the sandbox)"
+        ),
     )
 
 
@@ -305,9 +320,7 @@ async def measure(scale: Scale, sandbox: SandboxControl, remote_url: str, workdi
     def tokens(count: int) -> list[str]:
         return [sandbox.new_user(CREDITS).token for _ in range(count)]
 
-    pair_token, local_tokens, remote_tokens = await anyio.to_thread.run_sync(
-        lambda: (tokens(1)[0], tokens(scale.users), tokens(scale.users))
-    )
+    pair_token = await anyio.to_thread.run_sync(lambda: tokens(1)[0])
 
     # One user, one call at a time: the hosted server vs a real stdio server, alternating blocks.
     async with (
@@ -323,18 +336,33 @@ async def measure(scale: Scale, sandbox: SandboxControl, remote_url: str, workdi
 
         pair = await paired(over_http, over_stdio, scale.calls)
 
-    local_wall, local = await run_flows(scale.users, local_client(sandbox.url, local_tokens, workdir))
-    remote_connect = http_client(remote_url, remote_tokens)
-    remote_wall, remote = await run_flows(scale.users, remote_connect)
-    problems = await cross_talk(remote, remote_connect)
+    local: list[Flow] = []
+    remote: list[Flow] = []
+    walls: dict[str, list[float]] = {"local": [], "remote": []}
+    problems: list[str] = []
+    for round_ in range(scale.rounds):
+        sides = ("local", "remote") if round_ % 2 == 0 else ("remote", "local")
+        for side in sides:
+            fresh = await anyio.to_thread.run_sync(lambda: tokens(scale.users))
+            if side == "local":
+                wall, flows = await run_flows(scale.users, local_client(sandbox.url, fresh, workdir))
+                local += flows
+            else:
+                connect = http_client(remote_url, fresh)
+                wall, flows = await run_flows(scale.users, connect)
+                problems += await cross_talk(flows, connect)
+                remote += flows
+            walls[side].append(wall)
+    local_wall, remote_wall = median(walls["local"]), median(walls["remote"])
 
     errors = [f.error for f in (*local, *remote) if f.error]
     ok = sum(1 for f in remote if f.error is None)
+    total = len(remote)
     trips = sum(f.round_trips for f in remote)
     figures = [
         Figure(
             key="remote_flows",
-            title=f"{scale.users} users at once, generate->export over HTTP: total",
+            title=f"{scale.users} users at once, generate->export over HTTP (median of {scale.rounds})",
             value=remote_wall,
             unit="s",
             baseline=local_wall,
@@ -344,16 +372,21 @@ async def measure(scale: Scale, sandbox: SandboxControl, remote_url: str, workdi
             target=f"all {scale.users} succeed, no cross-talk",
             met=not errors and not problems,
             note=(
-                f"{ok}/{scale.users} succeeded over HTTP ({trips} tool calls), "
-                f"{sum(1 for f in local if f.error is None)}/{scale.users} in-process; "
+                f"{ok}/{total} succeeded over HTTP ({trips} tool calls), "
+                f"{sum(1 for f in local if f.error is None)}/{len(local)} in-process; "
                 f"cross-talk checks: {'none seen' if not problems else '; '.join(problems[:3])}"
                 + (f"; errors: {'; '.join(errors[:3])}" if errors else "")
             ),
-            details={"errors": errors, "cross_talk": problems, "remote_round_trips": trips},
+            details={
+                "errors": errors,
+                "cross_talk": problems,
+                "remote_round_trips": trips,
+                "walls": walls,
+                "flow_seconds": {"remote": _flow_seconds(remote), "local": _flow_seconds(local)},
+            },
         ),
     ]
-    for tool in ("generate", "export"):
-        figures += [_per_call(tool, remote, local, 0.5, "p50"), _per_call(tool, remote, local, 0.95, "p95")]
+    figures += [_per_flow(remote, local, 0.5, "p50"), _per_flow(remote, local, 0.95, "p95")]
     for q, label in ((0.5, "p50"), (0.95, "p95")):
         ours, base = percentile(pair.ours, q), percentile(pair.base, q)
         figures.append(
@@ -376,10 +409,14 @@ async def measure(scale: Scale, sandbox: SandboxControl, remote_url: str, workdi
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m bench.remote_load", description=(__doc__ or "").splitlines()[0])
+    p = argparse.ArgumentParser(
+        prog="python -m bench.remote_load", description=(__doc__ or "").splitlines()[0]
+    )
     p.add_argument("--quick", action="store_true", help="3 users, tiny clocks (a smoke run)")
     p.add_argument("--users", type=int, help="concurrent users (default: 50, quick: 3)")
-    p.add_argument("--results", type=Path, help="where to write the JSON (full runs: bench/remote_results.json)")
+    p.add_argument(
+        "--results", type=Path, help="where to write the JSON (full runs: bench/remote_results.json)"
+    )
     return p
 
 
@@ -388,7 +425,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     scale = QUICK if args.quick else FULL
     if args.users:
-        scale = Scale(args.users, scale.calls, scale.generation_s, scale.render_s, scale.media_scale)
+        scale = replace(scale, users=args.users)
     from bench.run import SANDBOX_BASE
 
     load_before = os.getloadavg()
@@ -412,7 +449,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     results = args.results or (None if args.quick else HERE / "remote_results.json")
     if results is not None:
         document = results_document(
-            figures, quick=args.quick, seconds=seconds, load_before=load_before, load_after=load_after, info=info
+            figures,
+            quick=args.quick,
+            seconds=seconds,
+            load_before=load_before,
+            load_after=load_after,
+            info=info,
         )
         results.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         print(f"results: {results}")

@@ -1,6 +1,6 @@
 """``python -m bench``: run every figure against a sandbox on loopback, print the table, save results.
 
-    python -m bench                      # the full run (3-4 min on 2 cores): writes bench/results.json
+    python -m bench                      # the full run (4-5 min on 2 cores): writes bench/results.json
     python -m bench --quick              # a smoke run (seconds); writes nothing unless --results is given
     python -m bench --only stream,cold   # some figures only (not written unless --results is given)
     python -m bench --update-readme      # also put the table into bench/README.md

@@ -28,7 +28,7 @@ import httpx2
 import psutil  # type: ignore[import-untyped]  # no stubs; not worth a dependency
 
 from free_generation_image.config import Settings
-from free_generation_image.files import VIDEO_KINDS
+from free_generation_image.mediatypes import VIDEO_KINDS
 from free_generation_image.nemo.client import NemoClient
 from free_generation_image.nemo.identity import attribution_headers
 from free_generation_image.service import Service

@@ -7,6 +7,8 @@ the tests can assert on them. Nothing here runs what it checks; ``smoke.py`` doe
 from __future__ import annotations
 
 import email
+import re
+import tomllib
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -175,7 +177,7 @@ def wheel_problems(wheel: Path, version: str) -> list[str]:
         f"missing {name}"
         for name in (
             "free_generation_image/_data/SKILL.md",
-            "free_generation_image/cli.py",
+            "free_generation_image/cli/__init__.py",
             "free_generation_image/mcp_server.py",
         )
         if name not in names
@@ -197,17 +199,20 @@ def wheel_problems(wheel: Path, version: str) -> list[str]:
     return problems
 
 
-BUNDLE_TOP = frozenset({"manifest.json", "pyproject.toml", "README.md", "LICENSE", "SKILL.md", "server"})
+BUNDLE_TOP = frozenset(
+    {"manifest.json", "pyproject.toml", "requirements.lock", "README.md", "LICENSE", "SKILL.md", "server"}
+)
 BUNDLE_NEEDS = (
     "manifest.json",
     "pyproject.toml",
+    "requirements.lock",
     "README.md",
     "LICENSE",
     "SKILL.md",
     "server/main.py",
     "server/free_generation_image/__init__.py",
     "server/free_generation_image/mcp_server.py",
-    "server/free_generation_image/cli.py",
+    "server/free_generation_image/cli/__init__.py",
 )
 
 
@@ -220,4 +225,37 @@ def bundle_problems(names: Iterable[str]) -> list[str]:
         for name in sorted(names)
         if name.split("/", 1)[0] not in BUNDLE_TOP or "__pycache__" in name or name.endswith(".pyc")
     ]
+    return problems
+
+
+# The MCPB bundle's pinned runtime dependencies (`scripts/release lock` writes it; `uv run` installs it).
+LOCK_FILE = "requirements.lock"
+_PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)")
+
+
+def lock_problems(root: Path) -> list[str]:
+    """Every runtime dependency of pyproject.toml pinned (with hashes) in requirements.lock, within its
+    declared range; an empty list when all is well."""
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+    from packaging.version import Version
+
+    path = root / LOCK_FILE
+    if not path.is_file():
+        return [f"{LOCK_FILE} is missing: run scripts/release lock"]
+    text = path.read_text(encoding="utf-8")
+    pins = {
+        canonicalize_name(m.group(1)): Version(m.group(2)) for m in map(_PIN.match, text.splitlines()) if m
+    }
+    problems = []
+    if "--hash=sha256:" not in text:
+        problems.append(f"{LOCK_FILE} has no hashes")
+    project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    for spec in project["dependencies"]:
+        requirement = Requirement(spec)
+        pinned = pins.get(canonicalize_name(requirement.name))
+        if pinned is None:
+            problems.append(f"{requirement.name} is not pinned in {LOCK_FILE}")
+        elif not requirement.specifier.contains(pinned, prereleases=True):
+            problems.append(f"{requirement.name}=={pinned} in {LOCK_FILE} is outside {requirement.specifier}")
     return problems

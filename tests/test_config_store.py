@@ -11,6 +11,7 @@ import pytest
 
 from free_generation_image.config import DEFAULT_API_URL, Settings
 from free_generation_image.errors import InvalidInput
+from free_generation_image.locks import SharedLock
 from free_generation_image.skillmeta import SKILL, parse_skill_md
 from free_generation_image.store import Store
 
@@ -65,13 +66,14 @@ def test_skill_metadata_is_parsed_from_our_skill_md() -> None:
 
 @pytest.mark.anyio
 async def test_lock_serialises_holders_and_survives_a_stale_lock(tmp_path: Path) -> None:
+    """The token lock (an OS file lock): holders take turns; a lock file left by a crash blocks no one."""
     import anyio
 
-    store = Store(tmp_path / "cfg")
+    path = tmp_path / "cfg" / ".token.lock"
     order: list[str] = []
 
     async def hold(name: str) -> None:
-        async with store.lock("token"):
+        async with SharedLock(path).hold():  # one lock object each, as two processes would have
             order.append(f"{name}+")
             await anyio.sleep(0.1)
             order.append(f"{name}-")
@@ -81,11 +83,9 @@ async def test_lock_serialises_holders_and_survives_a_stale_lock(tmp_path: Path)
         await anyio.sleep(0.02)
         tg.start_soon(hold, "b")
     assert order == ["a+", "a-", "b+", "b-"]
-    assert not store.path(".token.lock").exists()
 
-    stale = store.path(".token.lock")
-    stale.write_text("12345")
-    os.utime(stale, (0, 0))  # left by a process that crashed long ago
+    path.write_text("12345")
+    os.utime(path, (0, 0))  # left by a process that crashed long ago
     with anyio.fail_after(2):
-        async with store.lock("token"):
-            pass
+        async with SharedLock(path).hold() as held:
+            assert held

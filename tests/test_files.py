@@ -1,4 +1,5 @@
-"""files: safe names, magic bytes, atomic never-overwriting saves, sidecars and previews, on a real disk."""
+"""naming, mediatypes, saving, previews: safe names, magic bytes, atomic never-overwriting saves, sidecars
+and previews, on a real disk."""
 
 from __future__ import annotations
 
@@ -19,20 +20,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from free_generation_image import files
-from free_generation_image.files import (
+from free_generation_image import previews
+from free_generation_image.mediatypes import sniff
+from free_generation_image.naming import MAX_STEM_BYTES, is_inside, safe_stem
+from free_generation_image.previews import NoPreview, Preview, make_preview, try_preview
+from free_generation_image.saving import (
     ContentTooLarge,
-    NoPreview,
+    SavedFile,
     UnexpectedContent,
-    is_inside,
-    make_preview,
     remove_stale_partials,
-    safe_stem,
-    save_bytes,
     save_stream,
-    sniff,
-    stem_from_disposition,
-    try_preview,
     write_sidecar,
 )
 from tests.pyav_faults import BROKEN_LOAD, with_broken_pyav, without_pyav
@@ -121,7 +118,7 @@ def test_safe_stem_fallback_and_length() -> None:
     assert not long.endswith("-")
     assert long == "a-sunset-over-the-ocean-with-golden-light-and-seagulls"  # cut at a word boundary
     cjk = safe_stem("猫" * 200)
-    assert len(cjk.encode("utf-8")) <= files.MAX_STEM_BYTES
+    assert len(cjk.encode("utf-8")) <= MAX_STEM_BYTES
 
 
 _RESERVED = {"con", "prn", "aux", "nul"} | {f"{d}{n}" for d in ("com", "lpt") for n in "0123456789¹²³"}
@@ -137,7 +134,7 @@ def test_safe_stem_is_always_one_safe_component(text: str, max_len: int) -> None
     assert not stem.startswith("-")
     assert not stem.endswith("-")
     assert len(stem) <= max(max_len, 12) + len("-file")
-    assert len(stem.encode("utf-8")) <= files.MAX_STEM_BYTES + len("-file")
+    assert len(stem.encode("utf-8")) <= MAX_STEM_BYTES + len("-file")
     assert stem.casefold() not in _RESERVED
     assert unicodedata.normalize("NFC", stem) == stem
     assert safe_stem(stem, max_len=max_len) == stem  # idempotent
@@ -270,7 +267,7 @@ async def test_a_planted_symlink_is_neither_followed_nor_replaced(tmp_path: Path
 @pytest.mark.anyio
 async def test_concurrent_saves_get_distinct_names(tmp_path: Path) -> None:
     payloads = [image_bytes("PNG", (8 + i, 8)) for i in range(12)]
-    results: list[files.SavedFile] = []
+    results: list[SavedFile] = []
 
     async def one(data: bytes) -> None:
         results.append(await save_stream(tmp_path, "same", chunked(data, 5), expected={"png"}, max_bytes=MB))
@@ -376,12 +373,15 @@ async def test_cancellation_leaves_nothing(tmp_path: Path) -> None:
     assert listing(tmp_path) == []
 
 
-def test_save_bytes(tmp_path: Path) -> None:
+@pytest.mark.anyio
+async def test_save_in_one_chunk(tmp_path: Path) -> None:
     data = image_bytes("GIF")
-    saved = save_bytes(tmp_path, "anim", data, expected={"gif", "png"}, max_bytes=MB)
+    saved = await save_stream(
+        tmp_path, "anim", chunked(data, len(data)), expected={"gif", "png"}, max_bytes=MB
+    )
     assert (saved.path.name, saved.path.read_bytes()) == ("anim.gif", data)
-    with pytest.raises(UnexpectedContent):
-        save_bytes(tmp_path, "anim", b"GIF", expected={"gif"}, max_bytes=MB)
+    with pytest.raises(UnexpectedContent):  # shorter than the sniffed head: checked when it ends
+        await save_stream(tmp_path, "anim", chunked(b"GIF"), expected={"gif"}, max_bytes=MB)
     assert listing(tmp_path) == ["anim.gif"]
 
 
@@ -437,29 +437,7 @@ def test_sidecar_never_carries_a_token(tmp_path: Path) -> None:
     assert json.loads(text)["note"] == "used nmv_usr_***"
 
 
-# ------------------------------------------------------------------------------- names from servers
-
-
-@pytest.mark.parametrize(
-    ("header", "stem"),
-    [
-        ('attachment; filename="../../etc/passwd"', "passwd"),
-        ("attachment; filename*=UTF-8''%E7%8C%AB%20%E5%92%8C%E7%8B%97.png", "猫 和狗"),
-        (r'attachment; filename="C:\\evil\\con.mp4"', "con"),
-        ("attachment; filename=render_123.mp4; size=10", "render_123"),
-        ('attachment; filename=".bashrc"', ".bashrc"),
-        ("inline", None),
-        ("", None),
-        (None, None),
-    ],
-)
-def test_stem_from_disposition(header: str | None, stem: str | None) -> None:
-    assert stem_from_disposition(header) == stem
-
-
-def test_a_disposition_name_still_goes_through_safe_stem() -> None:
-    assert safe_stem(stem_from_disposition(r'attachment; filename="C:\\evil\\con.mp4"') or "") == "con-file"
-    assert safe_stem(stem_from_disposition('attachment; filename=".bashrc"') or "") == "bashrc"
+# ------------------------------------------------------------------------------------ containment
 
 
 def test_is_inside(tmp_path: Path) -> None:
@@ -478,7 +456,7 @@ def test_is_inside(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------------------- previews
 
 
-def _decoded(preview: files.Preview) -> Image.Image:
+def _decoded(preview: Preview) -> Image.Image:
     image = Image.open(io.BytesIO(preview.data))
     assert image.size == (preview.width, preview.height)
     assert preview.mime_type == {"PNG": "image/png", "JPEG": "image/jpeg"}[image.format or ""]
@@ -546,7 +524,7 @@ def test_without_pyav_a_video_gets_a_note_saying_so_and_how_to_fix_it(
     assert "is not installed" in note.reason
     assert "pip install av" in note.reason
     assert "extra" not in note.reason
-    assert isinstance(try_preview(_png(tmp_path)), files.Preview)  # images never needed PyAV
+    assert isinstance(try_preview(_png(tmp_path)), Preview)  # images never needed PyAV
 
 
 def test_a_broken_pyav_is_named_as_broken_with_its_error(
@@ -579,7 +557,7 @@ def test_a_video_codec_pyav_cannot_decode_is_named(tmp_path: Path, monkeypatch: 
             return None
 
     reduced = type("av", (), {"open": staticmethod(lambda _path: Container())})
-    monkeypatch.setattr(files.videolib, "load", lambda: reduced)
+    monkeypatch.setattr(previews.videolib, "load", lambda: reduced)
     path = tmp_path / "clip.mp4"
     path.write_bytes(mp4_bytes(tmp_path))
     note = try_preview(path)

@@ -7,7 +7,12 @@ import pytest
 from free_generation_image.generation import describe, tool_words
 from free_generation_image.nemo.events import Heartbeat, TextEvent, ToolCall, ToolResult
 
-INTERNAL = ["generate_image_with_seedream", "generate_video_with_seedance", "edit_multitrack", "zz_secret_tool"]
+INTERNAL = [
+    "generate_image_with_seedream",
+    "generate_video_with_seedance",
+    "edit_multitrack",
+    "zz_secret_tool",
+]
 
 
 @pytest.mark.parametrize("name", INTERNAL)

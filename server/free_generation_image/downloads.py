@@ -9,15 +9,15 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import anyio.to_thread
 import httpx2
 
-from free_generation_image import files
+from free_generation_image import mediatypes, saving
 from free_generation_image.errors import FGIError, InvalidInput, NotFound
 from free_generation_image.jobs import Job, Progress
 from free_generation_image.models import MediaFile
+from free_generation_image.naming import resource_uri_for, safe_stem
 from free_generation_image.nemo.client import Download, NemoClient
 from free_generation_image.nemo.errors import NemoError
 from free_generation_image.skillmeta import SKILL
@@ -25,16 +25,6 @@ from free_generation_image.skillmeta import SKILL
 log = logging.getLogger(__name__)
 
 MAX_DOWNLOAD_BYTES = 2 * 1024**3
-RESOURCE_PREFIX = "fgi://output/"
-
-
-def resource_uri_for(output_dir: Path, path: Path) -> str | None:
-    """``fgi://output/<relative path>`` for files inside the output dir (what the MCP server serves)."""
-    try:
-        rel = path.resolve().relative_to(output_dir.resolve())
-    except ValueError:
-        return None
-    return RESOURCE_PREFIX + quote(rel.as_posix())
 
 
 class MediaSaver:
@@ -59,13 +49,11 @@ class MediaSaver:
             if not isinstance(url, str) or not url:
                 continue
             is_video = str(entry.get("type") or entry.get("file_type") or "").lower() == "video"
-            expected = files.VIDEO_KINDS if is_video else files.IMAGE_KINDS
+            expected = mediatypes.VIDEO_KINDS if is_video else mediatypes.IMAGE_KINDS
             entry_meta = {**meta, "media_id": entry.get("id"), "source_url": url}
             try:
                 out.append(
-                    await self.save(
-                        url, files.safe_stem(prompt), expected, self.output_dir, entry_meta, job=job
-                    )
+                    await self.save(url, safe_stem(prompt), expected, self.output_dir, entry_meta, job=job)
                 )
             except (NemoError, FGIError, OSError) as err:
                 text = err.user_text() if isinstance(err, FGIError) else str(err)
@@ -84,11 +72,11 @@ class MediaSaver:
         job: Job | None = None,
     ) -> MediaFile:
         """Save ``url`` in ``directory`` (else the render's download endpoint) with a JSON sidecar."""
-        saved: files.SavedFile | None = None
+        saved: saving.SavedFile | None = None
         if url:
             try:
                 saved = await self._save(self.client.download(url), directory, stem, expected, job)
-            except (NemoError, files.UnexpectedContent, InvalidInput, httpx2.HTTPError) as err:
+            except (NemoError, saving.UnexpectedContent, InvalidInput, httpx2.HTTPError) as err:
                 # InvalidInput: a non-http(s) link, never opened; the render's own endpoint may still work.
                 if fallback_render_id is None:
                     raise
@@ -100,7 +88,7 @@ class MediaSaver:
                 self.client.download_render(fallback_render_id), directory, stem, expected, job
             )
         sidecar = await anyio.to_thread.run_sync(
-            files.write_sidecar,
+            saving.write_sidecar,
             saved.path,
             {
                 **meta,
@@ -116,7 +104,7 @@ class MediaSaver:
             url=url,
             resource_uri=resource_uri_for(self.output_dir, saved.path),
             kind=saved.kind,
-            mime_type=files.MIME_TYPES.get(saved.kind, "application/octet-stream"),
+            mime_type=mediatypes.mime_type(saved.kind),
             size=saved.size,
             sidecar=str(sidecar),
         )
@@ -128,9 +116,9 @@ class MediaSaver:
         stem: str,
         expected: frozenset[str],
         job: Job | None,
-    ) -> files.SavedFile:
+    ) -> saving.SavedFile:
         async with source as dl:
-            return await files.save_stream(
+            return await saving.save_stream(
                 directory,
                 stem,
                 dl.aiter_bytes(),

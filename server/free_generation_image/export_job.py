@@ -15,7 +15,7 @@ from typing import Any, Literal
 import anyio
 import anyio.to_thread
 
-from free_generation_image import files
+from free_generation_image import mediatypes, naming
 from free_generation_image.deps import Deps
 from free_generation_image.engine import failure
 from free_generation_image.errors import InvalidInput, NotReady
@@ -140,11 +140,11 @@ class Exports:
             "source_url": url,
             "credits": {"spent": 0},
         }
-        stem = files.safe_stem(f"{params.get('title') or 'project'}-export")
+        stem = naming.safe_stem(f"{params.get('title') or 'project'}-export")
         directory = Path(str(params.get("output_dir") or self.d.settings.output_dir))
         if not url:
             notes.append("The backend gave no download URL; used its download endpoint instead.")
-        expected = files.IMAGE_KINDS if fmt == "png" else files.VIDEO_KINDS
+        expected = mediatypes.IMAGE_KINDS if fmt == "png" else mediatypes.VIDEO_KINDS
         media = await self.d.media.save(
             url, stem, expected, directory, meta, fallback_render_id=render_id, job=job
         )

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from free_generation_image.errors import InvalidInput
+from free_generation_image.nemo.sanitize import clean
 from free_generation_image.nemo.upload import check_file, check_urls, is_text
 
 MAX_PROMPT_CHARS = 8000
@@ -18,7 +19,9 @@ def check_prompt(prompt: object, argument: str = "prompt") -> str:
     """The prompt, stripped; refused when empty, not text, or too long."""
     if not isinstance(prompt, str):
         raise InvalidInput("The prompt must be text.", argument=argument)
-    text = prompt.replace("\x00", "").strip()
+    # Terminal escapes, controls and bidi overrides mean nothing to the agent and would come back in
+    # every echo of the prompt (job lists, file names, replies): they go before anything else.
+    text = clean(prompt).strip()
     if not text:
         raise InvalidInput(
             "The prompt is empty.", hint="Describe the image or video to make.", argument=argument

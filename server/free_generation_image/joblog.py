@@ -170,6 +170,8 @@ class JobLog:
         self._lock = threading.Lock()
         self._stamp: int | None = None
         self._entries: dict[str, tuple[int, int, JobRecord | None]] = {}  # name -> (mtime, size, record)
+        self._by_id: dict[str, JobRecord] = {}
+        self._mine: list[JobRecord] = []  # this API URL's records, newest first
         self._writer = _Writer(self.folder)
         self._create_lock = filelock.FileLock(
             str(self.folder / ".create.lock"), thread_local=False, mode=0o600
@@ -179,16 +181,24 @@ class JobLog:
     def refresh(self) -> dict[str, JobRecord]:
         """Every readable record in the folder (any API URL), by id; cheap when nothing changed."""
         with self._lock:
-            try:
-                stamp = self.folder.stat().st_mtime_ns
-            except OSError:
-                self._entries.clear()
-                self._stamp = None
-                return {}
-            if stamp != self._stamp:
-                self._rescan()
-                self._stamp = stamp
-            return {rec.id: rec for _, _, rec in self._entries.values() if rec is not None}
+            self._update()
+            return dict(self._by_id)
+
+    def _update(self) -> None:
+        try:
+            stamp = self.folder.stat().st_mtime_ns
+        except OSError:
+            self._entries.clear()
+            self._stamp = None
+            self._by_id, self._mine = {}, []
+            return
+        if stamp == self._stamp:
+            return
+        self._rescan()
+        self._stamp = stamp
+        self._by_id = {rec.id: rec for _, _, rec in self._entries.values() if rec is not None}
+        mine = [r for r in self._by_id.values() if r.api_url == self._api_url]
+        self._mine = sorted(mine, key=lambda r: r.created_at, reverse=True)
 
     def _rescan(self) -> None:
         seen: dict[str, tuple[int, int, JobRecord | None]] = {}
@@ -242,9 +252,16 @@ class JobLog:
             return None
 
     def recent(self) -> list[JobRecord]:
-        """Records of this API URL, newest first."""
-        records = [r for r in self.refresh().values() if r.api_url == self._api_url]
-        return sorted(records, key=lambda r: r.created_at, reverse=True)
+        """Records of this API URL, newest first (sorted once per change of the folder)."""
+        with self._lock:
+            self._update()
+            return list(self._mine)
+
+    def running(self) -> list[JobRecord]:
+        """Records of this API URL that say they are running."""
+        with self._lock:
+            self._update()
+            return [r for r in self._mine if r.status == "running"]
 
     # ---------------------------------------------------------------- writing
     def save(self, record: JobRecord) -> None:

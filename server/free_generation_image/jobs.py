@@ -335,17 +335,21 @@ class JobRegistry:
             return None
         return self._live.get(record.id) or Job(record, self)
 
-    def records(self) -> list[JobRecord]:
+    def records(self, limit: int | None = None) -> list[JobRecord]:
         """Recent jobs for this API URL, newest first; live ones as this process knows them (blocking)."""
-        by_id = {r.id: r for r in self.log.recent()}
-        for job_id, job in self._live.items():
-            by_id[job_id] = job.record
-        return sorted(by_id.values(), key=lambda r: r.created_at, reverse=True)
+        logged = self.log.recent()
+        if not self._live:
+            return logged[:limit]
+        live = {job_id: job.record for job_id, job in self._live.items()}
+        merged = [live.pop(r.id, r) for r in logged]
+        if live:  # not yet seen in the folder
+            merged = sorted([*merged, *live.values()], key=lambda r: r.created_at, reverse=True)
+        return merged[:limit]
 
     def orphans(self) -> Iterator[JobRecord]:
         """Jobs the log says are running whose owning process is gone (blocking)."""
-        for record in self.records():
-            if record.status == "running" and record.id not in self._live and not _owner_alive(record):
+        for record in self.log.running():
+            if record.id not in self._live and not _owner_alive(record):
                 yield record
 
     def running_elsewhere(self, record: JobRecord) -> bool:

@@ -44,9 +44,8 @@ from mcp.types import (
 from mcp.types import Tool as MCPTool
 from pydantic import BaseModel, Field, ValidationError
 
-from free_generation_image import files
+from free_generation_image import mediatypes, naming, previews
 from free_generation_image.config import Settings
-from free_generation_image.downloads import RESOURCE_PREFIX, resource_uri_for
 from free_generation_image.engine import local_error
 from free_generation_image.errors import FGIError
 from free_generation_image.jobs import Progress, ProgressFn
@@ -68,11 +67,10 @@ from free_generation_image.studio import Studio, tool_meta
 
 log = logging.getLogger(__name__)
 
-# Suffix -> MIME type of the files the output dir holds: the product's one media table (files.py, keyed by
-# kind; a JPEG is saved as .jpg) plus the JSON sidecars.
-MEDIA_TYPES = {("jpg" if kind == "jpeg" else kind): mime for kind, mime in files.MIME_TYPES.items()}
-del MEDIA_TYPES["bin"]
-RESOURCE_TYPES = MEDIA_TYPES | {"jpeg": files.MIME_TYPES["jpeg"], "json": "application/json"}
+# Suffix -> MIME type of the files the output dir holds: the product's one media table (a JPEG is saved as
+# .jpg), plus the JSON sidecars among the resources.
+MEDIA_TYPES = {ext: mime for ext, mime in mediatypes.MIME_TYPES.items() if ext != "jpeg"}
+RESOURCE_TYPES = mediatypes.MIME_TYPES | {"json": "application/json"}
 RECENT_FILES = 50  # resources/list shows this many newest saved files; older ones stay readable by URI
 # One resource read is one JSON-RPC message (base64 adds a third): beyond this, point at the file instead.
 MAX_RESOURCE_BYTES = 25 * 2**20
@@ -179,8 +177,8 @@ async def _media_blocks(media: list[MediaFile]) -> list[ContentBlock]:
     blocks: list[ContentBlock] = []
     for item in media:
         # Decoding an image or a video frame is CPU work: keep it off the event loop.
-        preview = await anyio.to_thread.run_sync(files.try_preview, Path(item.path))
-        if isinstance(preview, files.Preview):
+        preview = await anyio.to_thread.run_sync(previews.try_preview, Path(item.path))
+        if isinstance(preview, previews.Preview):
             blocks.append(
                 ImageContent(data=base64.b64encode(preview.data).decode(), mime_type=preview.mime_type)
             )
@@ -464,7 +462,7 @@ def build_server(
 
     def _register_resource(ext: str, mime: str) -> None:
         @mcp.resource(
-            RESOURCE_PREFIX + "{name}." + ext,
+            naming.RESOURCE_PREFIX + "{name}." + ext,
             name=f"output-{ext}",
             mime_type=mime,
             description=f"A .{ext} file saved in the output folder",
@@ -498,7 +496,7 @@ def _read_output(output_dir: Path, name: str) -> bytes:
         "/" in name
         or "\\" in name
         or name.startswith(".")  # partial downloads in progress
-        or not files.is_inside(output_dir, path)
+        or not naming.is_inside(output_dir, path)
         or not path.is_file()
     ):
         raise ResourceNotFoundError(f"No such output file: {name}")
@@ -530,7 +528,7 @@ def _recent_files(output_dir: Path, limit: int = RECENT_FILES) -> list[Resource]
         return []
     resources: list[Resource] = []
     for _, name, size in heapq.nlargest(limit, found):
-        uri = resource_uri_for(output_dir, output_dir / name)
+        uri = naming.resource_uri_for(output_dir, output_dir / name)
         if uri is not None:
             resources.append(
                 Resource(

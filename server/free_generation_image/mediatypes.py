@@ -31,6 +31,8 @@ IMAGE_KINDS = frozenset({"png", "jpeg", "gif", "webp"})
 VIDEO_KINDS = frozenset({"mp4", "mov", "webm", "mkv", "avi"})
 AUDIO_KINDS = frozenset({"mp3", "wav", "m4a", "aac"})
 _GROUPS = {"image": IMAGE_KINDS, "video": VIDEO_KINDS, "audio": AUDIO_KINDS}
+
+
 def _kind(extension: str) -> str:
     return "jpeg" if extension == "jpg" else extension
 

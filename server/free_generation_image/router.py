@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import unquote, urlsplit
 
-from free_generation_image.nemo.errors import SUPPORTED_EXTENSIONS
+from free_generation_image.mediatypes import MIME_TYPES
 
 Op = Literal["generate", "export", "credits", "status", "upload", "cancel"]
 Fmt = Literal["mp4", "png"]
@@ -176,7 +176,7 @@ _CLAUSE_SPLIT = re.compile(
 
 # ----------------------------------------------------------------------------------------- sources
 
-_EXT = "|".join(sorted(SUPPORTED_EXTENSIONS, key=len, reverse=True))
+_EXT = "|".join(sorted(MIME_TYPES, key=len, reverse=True))
 _END = r"(?=$|[\s,;!?)\]}>\"'。，；！？、）】]|\.(?:\s|$))"
 _URL = re.compile(r"\b(?:https?|file)://[^\s\"'<>，。、；！？）】]+", re.IGNORECASE)
 _WIN_PATH = re.compile(

@@ -19,7 +19,7 @@ import anyio.to_thread
 import httpx2
 from anyio.abc import TaskGroup
 
-from free_generation_image import chat, files
+from free_generation_image import chat, saving
 from free_generation_image.budget import CostBook
 from free_generation_image.config import Settings
 from free_generation_image.deps import PREPARE_SECONDS, QUEUE_SECONDS, Deps
@@ -149,7 +149,7 @@ class Service:
             if pruned:
                 log.info("removed %d job records older than a week", pruned)
         removed = await anyio.to_thread.run_sync(
-            lambda: files.remove_stale_partials(self.settings.output_dir, older_than_s=PARTIAL_MAX_AGE)
+            lambda: saving.remove_stale_partials(self.settings.output_dir, older_than_s=PARTIAL_MAX_AGE)
         )
         if removed:
             log.info("removed %d partial download(s) left by a crash", removed)
@@ -305,10 +305,10 @@ class Service:
             job = await anyio.to_thread.run_sync(self.jobs.get, job_id)
             job = await self.wait(job, wait_seconds, on_progress)
             return self._job_status(job)
-        records = await anyio.to_thread.run_sync(self.jobs.records)
+        records = await anyio.to_thread.run_sync(self.jobs.records, 10)
         saved = await self.projects.load()
         result = StatusResult(
-            project=saved.public() if saved else None, jobs=[self._summary(r) for r in records[:10]]
+            project=saved.public() if saved else None, jobs=[self._summary(r) for r in records]
         )
         if saved is not None:
             async with self._bounded("reading the project"):

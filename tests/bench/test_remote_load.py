@@ -1,4 +1,5 @@
-"""``python -m bench.remote_load --quick`` end to end: every figure measured, all flows succeed, no cross-talk."""
+"""``python -m bench.remote_load --quick`` end to end: every figure measured, all flows succeed, no
+cross-talk."""
 
 from __future__ import annotations
 
@@ -11,10 +12,8 @@ from bench.remote_load import main
 
 EXPECTED = {
     "remote_flows",
-    "remote_generate_p50",
-    "remote_generate_p95",
-    "remote_export_p50",
-    "remote_export_p95",
+    "remote_flow_p50",
+    "remote_flow_p95",
     "remote_call_p50",
     "remote_call_p95",
 }

@@ -7,11 +7,16 @@ import math
 from pathlib import Path
 
 import pytest
+from bench.job_pickup import Pickup
+from bench.job_pickup import figure as pickup_figure
+from bench.joblog_overhead import history
+from bench.loop_lag import Phase, PhaseResult, Tick, figures, site
 from bench.render_detection import timing
 from bench.report import README_END, README_START, Figure, replace_block, text_table
 from bench.run import FIGURES, main, selected
 from bench.stats import percentile, seed_detection_latency, seed_polls
 
+from free_generation_image.joblog import encode, parse_record
 from free_generation_image.sandbox import JournalEntry
 
 EXPECTED = {
@@ -27,6 +32,12 @@ EXPECTED = {
     "download_rss",
     "cold_start",
     "concurrency",
+    "joblog_status",
+    "joblog_credits",
+    "joblog_history",
+    "loop_lag",
+    "loop_lag_own",
+    "job_pickup",
 }
 
 
@@ -46,8 +57,17 @@ def test_quick_run_measures_every_figure(tmp_path: Path, capsys: pytest.CaptureF
     assert all(r["polls"] >= 1 and r["latency_s"] > 0 for r in renders)
     assert document["quick"] is True and len(document["load_average"]["after"]) == 3
     assert document["machine"]["nproc"] >= 1
+    assert figures["joblog_status"]["details"]["jobs"] == 100
+    assert figures["joblog_status"]["details"]["versus_ten"]["ten_median_us"] > 0
+    phases = figures["loop_lag"]["details"]["phases"]
+    assert set(phases) == {"idle", "status", "download", "both"}
+    assert phases["both"]["status_calls"] > 0 and phases["idle"]["status_calls"] == 0
+    assert all(phase["ticks"] > 0 for phase in phases.values())
+    (pickup,) = figures["job_pickup"]["details"]["runs"]
+    assert 0 < pickup["other_s"] < 60 and pickup["on_disk"] >= pickup["updated_at"]
     table = capsys.readouterr().out
     assert "1. render completed -> file saved" in table and "8. 2 generate->export flows" in table
+    assert "9. status tool with 100 jobs" in table and "11. job of another process" in table
 
 
 @pytest.mark.parametrize(
@@ -118,3 +138,44 @@ def test_only_selects_in_table_order_and_rejects_unknown_names() -> None:
     assert selected("") == list(FIGURES)
     with pytest.raises(ValueError, match="nope"):
         selected("render,nope")
+
+
+def test_job_history_is_made_of_valid_finished_records_of_this_api() -> None:
+    records = history(200, "http://127.0.0.1:1", Path("/tmp/out"), now=1_000_000_000.0)
+    assert len({r.id for r in records}) == 200
+    assert all(r.done and r.api_url == "http://127.0.0.1:1" for r in records)
+    assert {r.kind for r in records} == {"generate", "export", "upload"}
+    assert {r.status for r in records} == {"succeeded", "failed", "cancelled"}
+    assert all(1_000_000_000.0 - 7 * 24 * 3600 < r.created_at < 1_000_000_000.0 for r in records)
+    assert all(parse_record(encode(r)) == r for r in records)  # what the product reads back
+
+
+def test_loop_lag_figures_separate_cpu_waits_from_the_loops_own_blocking() -> None:
+    def phase(name: Phase, *ticks: tuple[float, float], calls: int = 0) -> PhaseResult:
+        return PhaseResult(name, 1.0, [Tick(*t) for t in ticks], status_ms=[5.0] * calls)
+
+    results = [
+        phase("both", (1.0, 0.0), (70.0, 60.0), (30.0, 0.0), calls=3),
+        phase("download", (4.0, 0.0)),
+        phase("status", (2.0, 1.0), calls=2),
+        phase("idle", (0.5, 0.0), (2.0, 1.5)),
+    ]
+    raw, own = figures(results, 200 * 2**20)
+    assert (raw.value, raw.baseline, raw.met) == (70.0, 2.0, False)
+    assert (own.value, own.baseline, own.met) == (30.0, 0.5, True)
+    assert "waited 60.0 ms of its 70.0 ms for a CPU" in raw.note and "200 MiB" in raw.title
+
+
+def test_stack_site_names_the_innermost_frame() -> None:
+    import sys
+
+    assert site(sys._getframe()).startswith("test_stack_site_names_the_innermost_frame (test_smoke.py:")
+    assert site(None) == "unknown"
+
+
+def test_pickup_is_judged_on_the_slowest_follower() -> None:
+    runs = [Pickup("job_a", 100.0, 99.99, 100.2, 100.001), Pickup("job_b", 200.0, 199.99, 201.5, 200.002)]
+    fig = pickup_figure(runs)
+    assert fig.value == pytest.approx(1.5) and fig.met is False
+    assert fig.baseline == pytest.approx(0.002)
+    assert "0.20, 1.50 s" in fig.note

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from free_generation_image import cli
+from free_generation_image.cli import demo
 from tests.cli.helpers import run_main
 from tests.pyav_faults import with_broken_pyav, without_h264_encoder, without_pyav
 
@@ -17,10 +17,10 @@ from tests.pyav_faults import with_broken_pyav, without_h264_encoder, without_py
 @pytest.fixture(autouse=True)
 def _quick_demo(monkeypatch: pytest.MonkeyPatch) -> None:
     """The demo's pace and 1080p are for people watching; these tests need its flow."""
-    quick = cli.demo_sandbox_config().with_changes(
+    quick = demo.demo_sandbox_config().with_changes(
         generation_seconds=0.3, render_seconds=0.5, media_scale=0.25
     )
-    monkeypatch.setattr(cli, "demo_sandbox_config", lambda: quick)
+    monkeypatch.setattr(demo, "demo_sandbox_config", lambda: quick)
 
 
 def test_demo_saves_an_image_and_an_mp4_and_touches_nothing_of_the_user(

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from free_generation_image.cli import Run, build_parser, execute
-from free_generation_image.cli_progress import Display
+from free_generation_image.cli.progress import Display
 from free_generation_image.models import ChatResult, CreditsInfo, ExportResult, GenerateResult, StatusResult
 from free_generation_image.sandbox import Sandbox
 from tests.cli.helpers import Outcome

@@ -7,7 +7,7 @@ import io
 import anyio
 import pytest
 
-from free_generation_image.cli_progress import (
+from free_generation_image.cli.progress import (
     CLEAR_LINE,
     TEXT_QUIET_SECONDS,
     Activity,

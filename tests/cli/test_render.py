@@ -7,7 +7,7 @@ import json
 import pytest
 
 from free_generation_image.cli import build_parser
-from free_generation_image.cli_render import (
+from free_generation_image.cli.render import (
     CLI_FLAGS,
     EXIT_CODES_HELP,
     EXIT_CREDITS,

@@ -62,3 +62,25 @@ async def test_a_host_over_stdio_gets_plain_errors_a_small_listing_and_saved_fil
     blob = read.contents[0]
     assert isinstance(blob, BlobResourceContents) and base64.b64decode(blob.blob) == saved.read_bytes()
     assert not [e for e in sandbox.journal("/run_sse") if e.kind == "request"]
+
+
+async def test_what_a_host_reads_over_stdio_is_plain_and_true(
+    sandbox: Sandbox, tmp_path: Path, mode: str
+) -> None:
+    # Internal tool names, terminal escapes in echoed text, labels and job messages, as a host gets them.
+    sandbox.configure(tool_prefix="zq_internal_")
+    prompt = "an image of a kite \x1b]0;pwned\x07over the \x1b[2Jsea\u202e"
+    async with Client(serve_params(sandbox, tmp_path), mode=mode) as client:
+        made = await client.call_tool("generate", {"prompt": prompt})
+        listing = await client.call_tool("status", {})
+    everything = made.model_dump_json() + listing.model_dump_json()
+    for internal in ("zq_internal_", "generate_image", "edit_multitrack"):
+        assert internal not in everything
+    for char in ("\x1b", "\x07", "\u202e"):
+        assert char not in everything and char.encode("unicode_escape").decode() not in everything
+    data = listing.structured_content or {}
+    assert (
+        "Image: an image of a kite over the sea" in data["timeline"]
+        and "Title: 'An image" in data["timeline"]
+    )
+    assert [job["message"] for job in data["jobs"]] == ["done"]

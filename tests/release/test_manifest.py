@@ -58,7 +58,16 @@ def test_uv_server_runs_the_bundled_entry_point() -> None:
     assert server["type"] == "uv"
     assert (ROOT / server["entry_point"]).is_file()
     assert server["mcp_config"]["command"] == "uv"
-    assert server["mcp_config"]["args"] == ["run", "--directory", "${__dirname}", server["entry_point"]]
+    # The pinned dependencies CI tested (requirements.lock), not a fresh resolution on the user's machine.
+    assert server["mcp_config"]["args"] == [
+        "run",
+        "--directory",
+        "${__dirname}",
+        "--no-project",
+        "--with-requirements",
+        "requirements.lock",
+        server["entry_point"],
+    ]
 
 
 async def test_declared_tools_are_exactly_the_servers_tools(tmp_path: Path) -> None:

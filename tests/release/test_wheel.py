@@ -121,8 +121,8 @@ def test_demo_round_trip_saves_an_image_and_a_video_with_no_extras(
     # The saved clip gets a real poster-frame preview in this install, as an MCP host would show it.
     video = json.loads(done.stdout)["video"]
     probe = (
-        "import sys; from pathlib import Path; from free_generation_image import files; "
-        "p = files.try_preview(Path(sys.argv[1])); print(type(p).__name__, getattr(p, 'mime_type', p))"
+        "import sys; from pathlib import Path; from free_generation_image import previews; "
+        "p = previews.try_preview(Path(sys.argv[1])); print(type(p).__name__, getattr(p, 'mime_type', p))"
     )
     preview = smoke.run([installed.bin("python"), "-c", probe, video], env=env, cwd=tmp_path)
     assert preview.returncode == 0, preview.stderr[-2000:]

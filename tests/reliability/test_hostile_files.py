@@ -12,7 +12,7 @@ import anyio
 import pytest
 
 from free_generation_image import downloads as downloads_module
-from free_generation_image import files
+from free_generation_image import naming, saving
 from free_generation_image.config import Settings
 from free_generation_image.projects import SavedProject
 from free_generation_image.service import Service
@@ -23,7 +23,7 @@ from .hostile import HTML, MP4, PNG, SESSION_ID, TASK_ID, Hostile, run_hostile
 pytestmark = pytest.mark.anyio
 
 PROMPT = "a hostile picture of a harbour"
-STEM = files.safe_stem(PROMPT)
+STEM = naming.safe_stem(PROMPT)
 
 
 @pytest.fixture(scope="module")
@@ -209,7 +209,7 @@ async def test_an_export_served_as_html_fails_clearly_and_leaves_no_file(
     adopt_project(service, hostile, "Harbour at night")
     hostile.render_url = hostile.file_url("html-page")
     hostile.download = (HTML, "text/html")  # the authenticated fallback is broken too
-    with pytest.raises(files.UnexpectedContent) as info:
+    with pytest.raises(saving.UnexpectedContent) as info:
         await service.export("mp4", wait_seconds=20)
     text = info.value.user_text()
     assert "Expected a" in text and "text/html (probably an error page); nothing was saved" in text

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from free_generation_image import gui, router
 from free_generation_image.errors import FGIError
-from free_generation_image.files import safe_stem, stem_from_disposition
+from free_generation_image.naming import safe_stem
 from free_generation_image.nemo import envelope, timeline
 from free_generation_image.nemo.errors import NemoError, StreamDropped
 from free_generation_image.nemo.events import StreamEvent, classify
@@ -227,6 +227,5 @@ def test_router_and_gui_take_any_text(message: str) -> None:
 @settings(max_examples=150, deadline=None)
 @given(st.one_of(st.none(), st.text(max_size=120)), st.text(max_size=120))
 def test_any_disposition_or_title_becomes_one_safe_name(header: str | None, title: str) -> None:
-    suggested = stem_from_disposition(header)
-    for stem in (safe_stem(suggested or ""), safe_stem(title)):
+    for stem in (safe_stem(header or ""), safe_stem(title)):
         assert stem and "/" not in stem and "\\" not in stem and not stem.startswith(".")

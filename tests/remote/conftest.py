@@ -52,7 +52,7 @@ async def connect(mcp_url: str, token: str, mode: str = "auto") -> AsyncIterator
     """The official client over Streamable HTTP, sending ``Authorization: Bearer <token>``."""
     async with (
         httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=60) as http,
-        Client(streamable_http_client(mcp_url, http_client=http), mode=mode) as client,  # type: ignore[arg-type]
+        Client(streamable_http_client(mcp_url, http_client=http), mode=mode) as client,
     ):
         yield client
 

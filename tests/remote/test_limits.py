@@ -28,7 +28,9 @@ ACCEPT = "application/json, text/event-stream"
 
 
 async def _post(http: httpx2.AsyncClient, url: str, token: str) -> httpx2.Response:
-    return await http.post(url, json=INITIALIZE, headers={"Authorization": f"Bearer {token}", "Accept": ACCEPT})
+    return await http.post(
+        url, json=INITIALIZE, headers={"Authorization": f"Bearer {token}", "Accept": ACCEPT}
+    )
 
 
 async def test_one_user_over_the_limit_gets_429_while_another_is_unaffected(

@@ -6,6 +6,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
+import stat
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx2
@@ -67,6 +69,18 @@ async def _authorize(
     return parse_qs(urlsplit(done.headers["location"]).query), verifier
 
 
+def _assert_stored_nowhere(state: Path, *secrets_: str) -> None:
+    """No file of the server's state (SQLite + WAL, user folders) holds any of these in clear."""
+    db = state / "remote.db"
+    assert stat.S_IMODE(db.stat().st_mode) == 0o600 and stat.S_IMODE(state.stat().st_mode) == 0o700
+    files = [p for p in state.rglob("*") if p.is_file()]
+    assert db in files
+    for path in files:
+        data = path.read_bytes()
+        leaked = [i for i, value in enumerate(secrets_) if value.encode() in data]
+        assert not leaked, (path, leaked)
+
+
 async def test_oauth_end_to_end(remote: RunningServer, sandbox: Sandbox) -> None:
     user = sandbox.new_user(credits=500)
     async with httpx2.AsyncClient(follow_redirects=False, timeout=30) as http:
@@ -107,6 +121,7 @@ async def test_oauth_end_to_end(remote: RunningServer, sandbox: Sandbox) -> None
         async with connect(remote.mcp_url, access) as client:
             credits = await client.call_tool("credits", {})
             assert (credits.structured_content or {})["available"] == 500
+        _assert_stored_nowhere(remote.config.state_dir, user.token, access, refresh, code, secret)
 
         auth = {"client_id": client_id, "client_secret": secret}
         refreshed = (

@@ -72,6 +72,7 @@ def test_tokens_are_sealed_to_their_grant_and_key() -> None:
     ("uri", "ok"),
     [
         ("https://claude.ai/api/mcp/auth_callback", True),
+        ("https://chatgpt.com/connector_platform_oauth_redirect", True),
         ("http://127.0.0.1:5555/cb", True),
         ("http://localhost/cb", True),
         ("cursor://anysphere.cursor-retrieval/oauth/callback", True),

@@ -23,6 +23,7 @@ import anyio
 
 from free_generation_image.config import Settings
 from free_generation_image.errors import InvalidInput
+from free_generation_image.locks import SharedLock
 from free_generation_image.nemo.errors import AuthError, BadResponse
 from free_generation_image.nemo.models import epoch_seconds
 from free_generation_image.nemo.transport import Transport
@@ -38,6 +39,7 @@ TOKEN_PATH: Final = "/api/auth/anonymous-token"  # noqa: S105 - an API path
 ANONYMOUS_LIFETIME: Final = 7 * 24 * 3600.0
 REFRESH_MARGIN: Final = 600.0  # renew this long before expiry, so no request races the deadline
 MAX_CLIENT_ID: Final = 64
+TOKEN_LOCK_SECONDS: Final = 30.0  # then go on without it: a duplicate token beats a stuck server
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,8 @@ class Auth:
         self._transport = transport
         self._clock = clock
         self._lock = anyio.Lock()
+        # Two processes sharing the config dir must not both ask for a token (one per client id a week).
+        self._fetching = SharedLock(store.path(".token.lock"))
         self._current: Credential | None = None
         self._user_id: str | None = None
         if settings.token:
@@ -110,7 +114,7 @@ class Auth:
             if cached is not None:
                 self._current = cached
                 return cached
-            async with self._store.lock("token"):  # another process may be fetching one right now
+            async with self._fetching.hold(timeout=TOKEN_LOCK_SECONDS, best_effort=True):
                 cached = self._load_cached()
                 if cached is not None:
                     self._current = cached
@@ -125,7 +129,7 @@ class Auth:
             current = self._current
             if current is not None and current.token != stale.token and current.fresh(self._clock()):
                 return current  # another caller already refreshed
-            async with self._store.lock("token"):
+            async with self._fetching.hold(timeout=TOKEN_LOCK_SECONDS, best_effort=True):
                 cached = self._load_cached()
                 if cached is not None and cached.token != stale.token:
                     self._current = cached  # another process refreshed

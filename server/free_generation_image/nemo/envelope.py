@@ -15,8 +15,8 @@ from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any, Final
 
+from free_generation_image.config import DEFAULT_WEB_URL
 from free_generation_image.nemo.errors import (
-    DEFAULT_WEB_URL,
     BadResponse,
     NemoError,
     error_from,

@@ -19,28 +19,12 @@ one line, no escape sequence, control or bidi character, whoever prints or retur
 
 from __future__ import annotations
 
+from free_generation_image.config import DEFAULT_WEB_URL
 from free_generation_image.errors import FGIError
 from free_generation_image.nemo.sanitize import clean, clean_line
 
-SUPPORTED_EXTENSIONS: dict[str, str] = {
-    "mp4": "video/mp4",
-    "mov": "video/quicktime",
-    "avi": "video/x-msvideo",
-    "webm": "video/webm",
-    "mkv": "video/x-matroska",
-    "jpg": "image/jpeg",
-    "jpeg": "image/jpeg",
-    "png": "image/png",
-    "gif": "image/gif",
-    "webp": "image/webp",
-    "mp3": "audio/mpeg",
-    "wav": "audio/wav",
-    "m4a": "audio/mp4",
-    "aac": "audio/aac",
-}
 ACCEPTED_FORMATS = "video mp4/mov/avi/webm/mkv, image jpg/jpeg/png/gif/webp, audio mp3/wav/m4a/aac"
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
-DEFAULT_WEB_URL = "https://nemovideo.com"
 
 
 class NemoError(FGIError):

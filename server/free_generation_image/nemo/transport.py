@@ -26,9 +26,10 @@ from typing import Any, Final
 import anyio
 import httpx2
 
+from free_generation_image.config import DEFAULT_WEB_URL
 from free_generation_image.errors import InvalidInput
 from free_generation_image.nemo import envelope
-from free_generation_image.nemo.errors import DEFAULT_WEB_URL, BackendUnavailable, BadResponse, NemoError
+from free_generation_image.nemo.errors import BackendUnavailable, BadResponse, NemoError
 
 log = logging.getLogger(__name__)
 

@@ -20,10 +20,10 @@ from typing import Final
 import anyio
 
 from free_generation_image.errors import InvalidInput
+from free_generation_image.mediatypes import MIME_TYPES
 from free_generation_image.nemo.errors import (
     ACCEPTED_FORMATS,
     MAX_UPLOAD_BYTES,
-    SUPPORTED_EXTENSIONS,
     FileTooLarge,
     UnsupportedFileType,
 )
@@ -67,7 +67,7 @@ def check_file(path: Path) -> LocalFile:
             f"{path} is not a regular file.", hint="Upload a media file, not a folder or device."
         )
     extension = path.suffix.lower().lstrip(".")
-    content_type = SUPPORTED_EXTENSIONS.get(extension)
+    content_type = MIME_TYPES.get(extension)
     if content_type is None:
         shown = f".{extension}" if extension else "no extension"
         raise UnsupportedFileType(f"{name}: {shown} is not a supported media type.", code=4001)

@@ -1,7 +1,7 @@
 """OAuth state in one SQLite file (WAL): clients, pending authorizations, codes, grants, tokens.
 
-Tokens and codes are stored as SHA-256 digests; the NemoVideo token behind a grant only encrypted.
-Every call runs in a worker thread so the event loop never waits on the disk.
+Tokens and codes are stored as SHA-256 digests; the NemoVideo token behind a grant and a client's secret
+only encrypted. Every call runs in a worker thread so the event loop never waits on the disk.
 """
 
 from __future__ import annotations

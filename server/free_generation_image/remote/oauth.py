@@ -100,14 +100,27 @@ class OAuthProvider:
     # ----------------------------------------------------------------- clients
     async def get_client(self, client_id: str) -> OAuthClientInformationFull | None:
         info = await self.db.get_client(client_id)
-        return OAuthClientInformationFull.model_validate_json(info) if info else None
+        if not info:
+            return None
+        client = OAuthClientInformationFull.model_validate_json(info)
+        if client.client_secret is not None:  # sealed at rest; the SDK compares the plaintext
+            secret = self.keyring.decrypt(client.client_secret, context="client:" + client_id)
+            if secret is None:  # another key, or the row was tampered with: no such client
+                return None
+            client = client.model_copy(update={"client_secret": secret})
+        return client
 
     async def register_client(self, client_info: OAuthClientInformationFull) -> None:
         for uri in client_info.redirect_uris or []:
             problem = redirect_problem(str(uri))
             if problem:
                 raise RegistrationError("invalid_redirect_uri", f"Redirect URI {uri} refused: {problem}.")
-        await self.db.put_client(client_info.client_id or "", client_info.model_dump_json())
+        client_id = client_info.client_id or ""
+        stored = client_info
+        if client_info.client_secret is not None:
+            sealed = self.keyring.encrypt(client_info.client_secret, context="client:" + client_id)
+            stored = client_info.model_copy(update={"client_secret": sealed})
+        await self.db.put_client(client_id, stored.model_dump_json())
 
     # ----------------------------------------------------------------- authorization
     async def authorize(self, client: OAuthClientInformationFull, params: AuthorizationParams) -> str:

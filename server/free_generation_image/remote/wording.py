@@ -20,11 +20,15 @@ REWORDING: Final[tuple[tuple[str, str], ...]] = (
     # generate
     (
         "and save it on the user's computer.",
-        "and keep it on this hosted server for the user: a link, a preview and a resource only they can read.",
+        "and keep it on this hosted server for the user: a link, a preview and a resource only they "
+        "can read.",
     ),
     ("Results give the saved file paths, previews", "Results give the media links, previews"),
     # upload
-    ("Local file path(s) or http(s) URL(s):", "http(s) URL(s) only (this server cannot read the user's files):"),
+    (
+        "Local file path(s) or http(s) URL(s):",
+        "http(s) URL(s) only (this server cannot read the user's files):",
+    ),
     # export
     ("and save it locally.", "and return its link and a preview."),
     # chat
@@ -61,12 +65,16 @@ def reword(text: str) -> str:
 def unmatched(texts: Iterable[str]) -> list[str]:
     """The stdio phrases found in none of ``texts`` (a source edit the table has not followed)."""
     joined = "\n".join(texts)
-    return [old for (old, _), (pattern, _) in zip(REWORDING, _RULES, strict=True) if not pattern.search(joined)]
+    return [
+        old for (old, _), (pattern, _) in zip(REWORDING, _RULES, strict=True) if not pattern.search(joined)
+    ]
 
 
 def _walk(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: (reword(v) if k in _TEXT_KEYS and isinstance(v, str) else _walk(v)) for k, v in value.items()}
+        return {
+            k: (reword(v) if k in _TEXT_KEYS and isinstance(v, str) else _walk(v)) for k, v in value.items()
+        }
     if isinstance(value, list):
         return [_walk(v) for v in value]
     return value
@@ -76,5 +84,6 @@ async def remote_wording(ctx: ServerRequestContext[Any, Any], call_next: CallNex
     """SDK server middleware: instructions (both eras) and the tool listing in the remote wording."""
     result = await call_next(ctx)
     if ctx.method in ("initialize", "server/discover", "tools/list") and isinstance(result, dict):
-        return _walk(result)
+        reworded: dict[str, Any] = _walk(result)
+        return reworded
     return result

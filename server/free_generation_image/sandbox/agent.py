@@ -18,7 +18,8 @@ from typing import Any, TypeVar
 
 import anyio
 
-from free_generation_image.sandbox import texts, video
+import free_generation_image.sandbox.texts as texts
+import free_generation_image.sandbox.video as video
 from free_generation_image.sandbox.accounts import User
 from free_generation_image.sandbox.compose import even
 from free_generation_image.sandbox.config import SandboxConfig

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
-from free_generation_image.sandbox import video
+import free_generation_image.sandbox.video as video
 from free_generation_image.sandbox.call import Call
 from free_generation_image.sandbox.config import SandboxConfig
 from free_generation_image.sandbox.files import StoredFile, file_url, key_of

@@ -11,7 +11,7 @@ from starlette.applications import Starlette
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Match, Route
 
-from free_generation_image.sandbox import control
+import free_generation_image.sandbox.control as control
 from free_generation_image.sandbox.api_accounts import (
     anonymous_token,
     claim_token,

@@ -15,7 +15,7 @@ from typing import Any, Literal
 import anyio
 from PIL import Image
 
-from free_generation_image.sandbox import video
+import free_generation_image.sandbox.video as video
 from free_generation_image.sandbox.compose import Composition
 from free_generation_image.sandbox.config import PollShape
 from free_generation_image.sandbox.files import FileStore, StoredFile, file_url, key_of

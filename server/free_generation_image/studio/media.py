@@ -12,11 +12,11 @@ from urllib.parse import unquote, urlsplit
 
 from pydantic import BaseModel, Field
 
-from free_generation_image import files
+from free_generation_image import naming
 from free_generation_image.errors import InvalidInput
 
 MAX_CHUNK = 512 * 1024  # raw bytes per call: ~700 KB of base64, well under hosts' message limits
-OUTPUT_URI_PREFIX = "fgi://output/"
+OUTPUT_URI_PREFIX = naming.RESOURCE_PREFIX
 
 
 class MediaChunk(BaseModel):
@@ -54,7 +54,7 @@ def resolve(output_dir: Path, ref: str) -> Path:
         candidate = Path(ref)
         if not candidate.is_absolute():
             candidate = output_dir / candidate
-    if not ref or "\x00" in ref or not files.is_inside(output_dir, candidate) or not candidate.is_file():
+    if not ref or "\x00" in ref or not naming.is_inside(output_dir, candidate) or not candidate.is_file():
         raise _refuse(ref)
     return candidate.resolve()
 
