@@ -19,6 +19,7 @@ from typing import Any, TypedDict, Unpack, get_args
 import anyio
 import anyio.to_thread
 
+from free_generation_image import changes, timeline_words
 from free_generation_image.accounting import duration_note, own_spend
 from free_generation_image.deps import Deps
 from free_generation_image.engine import failure
@@ -302,7 +303,7 @@ class Generations:
         credits_before: int | None,
         notes: list[str],
     ) -> GenerateResult:
-        diff = timeline.diff_states(before, after.raw)
+        diff = changes.diff_states(before, after.raw)
         if turn.errors and not diff.changed:
             raise NemoError(
                 f"The backend agent reported an error: {turn.errors[-1]}",
@@ -336,7 +337,7 @@ class Generations:
             job_id=job.id,
             reply=reply,
             changes=diff.lines,
-            timeline=timeline.summarize(timeline.parse_draft(after.draft)),
+            timeline=timeline_words.summarize(timeline.parse_draft(after.draft)),
             media=media,
             credits_before=credits_before,
             credits_after=credits_after,

@@ -13,9 +13,8 @@ from typing import Any
 
 import anyio
 
-from free_generation_image import gui
+from free_generation_image import changes, gui
 from free_generation_image.jobs import Job, Progress
-from free_generation_image.nemo import timeline
 from free_generation_image.nemo.client import NemoClient
 from free_generation_image.nemo.errors import BackendUnavailable, BadResponse, NemoError, StreamDropped
 from free_generation_image.nemo.events import (
@@ -156,11 +155,11 @@ async def recover(
         except (BackendUnavailable, BadResponse) as err:  # a garbled answer is as transient as a 503
             log.info("state check %d failed: %s", attempt, err)
             continue
-        if changed is None and not timeline.diff_states(before, state.raw).changed:
+        if changed is None and not changes.diff_states(before, state.raw).changed:
             continue
         frozen = await _frozen_credits(client)
         if frozen == 0 or (
-            frozen is None and changed and not timeline.diff_states(changed.raw, state.raw).changed
+            frozen is None and changed and not changes.diff_states(changed.raw, state.raw).changed
         ):
             return state
         changed = state
@@ -179,7 +178,7 @@ async def _frozen_credits(client: NemoClient) -> int | None:
         return None
 
 
-def reply_and_suggestions(turn: Turn, diff: timeline.StateDiff) -> tuple[str, list[str]]:
+def reply_and_suggestions(turn: Turn, diff: changes.StateDiff) -> tuple[str, list[str]]:
     """The user-facing reply (GUI talk translated) and the suggested next steps.
 
     Read-only actions the agent points at (look at the timeline, preview) need no step: every result

@@ -19,18 +19,18 @@ def check_prompt(prompt: object, argument: str = "prompt") -> str:
     """The prompt, stripped; refused when empty, not text, or too long."""
     if not isinstance(prompt, str):
         raise InvalidInput("The prompt must be text.", argument=argument)
+    if not is_text(prompt):  # undecodable argv bytes arrive as lone surrogates
+        raise InvalidInput(
+            "The prompt contains bytes that are not text.",
+            hint="Type or paste it again as plain text.",
+            argument=argument,
+        )
     # Terminal escapes, controls and bidi overrides mean nothing to the agent and would come back in
     # every echo of the prompt (job lists, file names, replies): they go before anything else.
     text = clean(prompt).strip()
     if not text:
         raise InvalidInput(
             "The prompt is empty.", hint="Describe the image or video to make.", argument=argument
-        )
-    if not is_text(text):  # undecodable argv bytes arrive as lone surrogates
-        raise InvalidInput(
-            "The prompt contains bytes that are not text.",
-            hint="Type or paste it again as plain text.",
-            argument=argument,
         )
     if len(text) > MAX_PROMPT_CHARS:
         raise InvalidInput(

@@ -19,7 +19,7 @@ import anyio.to_thread
 import httpx2
 from anyio.abc import TaskGroup
 
-from free_generation_image import chat, saving
+from free_generation_image import chat, saving, timeline_words
 from free_generation_image.budget import CostBook
 from free_generation_image.config import Settings
 from free_generation_image.deps import PREPARE_SECONDS, QUEUE_SECONDS, Deps
@@ -320,7 +320,7 @@ class Service:
                     )
                     return result
             draft = timeline.parse_draft(state.draft)
-            result.timeline = timeline.summarize(draft)
+            result.timeline = timeline_words.summarize(draft)
             result.ready_to_export = timeline.is_ready(draft)
         return result
 

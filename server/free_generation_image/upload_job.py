@@ -14,6 +14,7 @@ from typing import Any
 import anyio
 import anyio.to_thread
 
+from free_generation_image import timeline_words
 from free_generation_image.deps import Deps
 from free_generation_image.engine import failure
 from free_generation_image.errors import FGIError
@@ -71,7 +72,7 @@ class Uploads:
         return UploadResult(
             job_id=job.id,
             files=uploaded,
-            timeline=timeline.summarize(timeline.parse_draft(state.draft)),
+            timeline=timeline_words.summarize(timeline.parse_draft(state.draft)),
             project=saved.public(),
         )
 

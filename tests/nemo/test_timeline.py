@@ -11,19 +11,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from free_generation_image.changes import diff_states
+from free_generation_image.nemo.labels import LABEL_WIDTH, clean_label
 from free_generation_image.nemo.timeline import (
-    EMPTY_SUMMARY,
-    LABEL_WIDTH,
     Draft,
     Segment,
     Track,
-    clean_label,
-    diff_states,
     is_ready,
     parse_draft,
-    seconds,
-    summarize,
 )
+from free_generation_image.timeline_words import EMPTY_SUMMARY, seconds, summarize
 
 # The shape the sandbox emits (ARCHITECTURE.md "Data shapes"); only t/tt/sg/d/m are documented.
 DRAFT: dict[str, Any] = {

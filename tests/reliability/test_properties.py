@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from free_generation_image import gui, router
+from free_generation_image import changes, gui, router, timeline_words
 from free_generation_image.errors import FGIError
 from free_generation_image.naming import safe_stem
 from free_generation_image.nemo import envelope, timeline
@@ -194,7 +194,7 @@ def test_any_time_text_is_read_or_ignored(value: str) -> None:
 @given(st.one_of(st.text(max_size=200), st.binary(max_size=200), JSON.map(json.dumps)))
 def test_a_draft_in_any_encoding_is_parsed_or_ignored(raw: str | bytes) -> None:
     draft = timeline.parse_draft(raw)
-    summary = timeline.summarize(draft)
+    summary = timeline_words.summarize(draft)
     assert "\n" not in summary
     timeline.is_ready(draft)
 
@@ -202,7 +202,7 @@ def test_a_draft_in_any_encoding_is_parsed_or_ignored(raw: str | bytes) -> None:
 @settings(max_examples=200, deadline=None)
 @given(JSON, JSON)
 def test_diffing_any_two_states_never_raises(before: Any, after: Any) -> None:
-    diff = timeline.diff_states(
+    diff = changes.diff_states(
         {"draft": before, "generated_media": before}, {"draft": after, "generated_media": after}
     )
     assert all("\n" not in line for line in diff.lines)

@@ -148,7 +148,9 @@ def unwrap(
         raise fail(code if code != 0 else None, error_message(value))
     if "code" in value and code != 0:
         if code is None:
-            raise BadResponse(f"The backend sent an unreadable code {value.get('code')!r}.", status=status)
+            shown = repr(value.get("code"))
+            shown = shown if len(shown) <= 60 else shown[:59] + "…"  # the backend's value: any size
+            raise BadResponse(f"The backend sent an unreadable code {shown}.", status=status)
         raise fail(code, error_message(value))
     if "code" in value:
         return value.get("data")

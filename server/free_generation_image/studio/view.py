@@ -8,7 +8,8 @@ from urllib.parse import unquote, urlsplit
 from pydantic import BaseModel, Field
 
 from free_generation_image.models import CreditsInfo, JobSummary, Project
-from free_generation_image.nemo.timeline import Draft, Segment, Track, clean_label
+from free_generation_image.nemo.labels import clean_label
+from free_generation_image.nemo.timeline import Draft, Segment, Track
 
 
 class StudioSegment(BaseModel):
