@@ -203,6 +203,8 @@ class Generations:
                     "available; it was sent anyway and the backend decides."
                 )
             job.update(Progress(message="sending the prompt"), persist=True)
+            # On disk before it is sent: a resume after kill -9 must know the prompt may have gone out.
+            await anyio.to_thread.run_sync(self.d.jobs.log.flush)
             message = compose_message(
                 request.prompt,
                 kind=request.kind,

@@ -153,8 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
         "-y",
         "--yes",
         action="store_true",
-        help="send even if it likely costs more credits than "
-        "are available (otherwise you are asked, or it is refused when not interactive)",
+        help="do not ask on a terminal when the estimate exceeds the balance (an estimate never "
+        "blocks: piped or --json runs send and note it)",
     )
     _wait_option(gen, "the generation")
     _output_dir_option(gen, "the generated media")

@@ -38,11 +38,12 @@ EXIT_PIPE_CLOSED = 141  # 128 + SIGPIPE, what `git log | head` reports: the read
 
 EXIT_CODES_HELP = f"""exit codes:
   {EXIT_OK:<4} done
-  {EXIT_UNEXPECTED:<4} unexpected error (a bug: run again with --debug and report it)
+  {EXIT_UNEXPECTED:<4} not sent (you answered no when asked to spend), or an unexpected error (a bug:
+       run again with --debug and report it)
   {EXIT_USAGE:<4} usage error, invalid input or unknown job id
   {EXIT_NOT_READY:<4} not ready (e.g. nothing to export yet, or video support missing)
   {EXIT_BACKEND:<4} the NemoVideo backend refused or failed
-  {EXIT_CREDITS:<4} out of credits, or the generation likely costs more than is available
+  {EXIT_CREDITS:<4} out of credits (the backend said so)
   {EXIT_RUNNING:<4} still running when --wait ran out: collect it with `{PROG} status --job ID`
   {EXIT_INTERRUPTED:<4} interrupted (Ctrl-C) or cancelled
   {EXIT_PIPE_CLOSED:<4} stdout was closed early (e.g. piped into head): the rest was not printed
