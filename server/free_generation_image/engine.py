@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Protocol, TypeVar
 
 import anyio
 import anyio.to_thread
 from anyio.abc import TaskGroup
+from pydantic import BaseModel
 
 from free_generation_image.errors import FGIError
 from free_generation_image.jobs import Job, JobRegistry, Progress
@@ -29,6 +30,7 @@ class Outcome(Protocol):
     def model_dump(self, *, mode: str = "python") -> dict[str, Any]: ...
 
 
+M = TypeVar("M", bound=BaseModel)
 Body = Callable[[], Awaitable[Outcome]]
 Resume = Callable[[Job], Awaitable[Outcome]]
 
@@ -62,6 +64,20 @@ def local_error(err: OSError) -> FGIError:
         hint="Check that the config folder (NEMO_CONFIG_DIR) and the output folder (NEMO_OUTPUT_DIR) are "
         "folders you can write to, with free space.",
     )
+
+
+def view_of(
+    job: Job, model: type[M], running: Mapping[str, Any], stopped: Mapping[str, Any] | None = None
+) -> M:
+    """A job as its result model: the stored result, a running or stopped view, or its failure raised."""
+    record = job.record
+    if record.status == "succeeded" and record.result:
+        return model.model_validate(record.result)
+    if record.status == "running":
+        return model(status="running", job_id=job.id, **running)
+    if record.status in ("cancelled", "interrupted"):
+        return model(status=record.status, job_id=job.id, **(stopped or {}))
+    raise failure(job)
 
 
 def failure(job: Job) -> FGIError:
@@ -127,15 +143,19 @@ class Engine:
         if self._tg is None:
             return 0
         orphans = await anyio.to_thread.run_sync(lambda: list(self.jobs.orphans()))
+        adopted = 0
         for record in orphans:
             resume = self._resume.get(record.kind)
+            if not await anyio.to_thread.run_sync(self.jobs.claim, record):
+                continue  # another replica won it
             job = self.jobs.adopt(record)
+            adopted += 1
             if resume is None:
                 await job.end("interrupted")
                 continue
             job.update(Progress(message="resuming after a restart"), persist=True)
             self.spawn(job, lambda job=job, resume=resume: resume(job))  # type: ignore[misc]
-        return len(orphans)
+        return adopted
 
 
-__all__ = ["Engine", "JobFailed", "error_dict", "failure", "local_error"]
+__all__ = ["Engine", "JobFailed", "error_dict", "failure", "local_error", "view_of"]

@@ -17,7 +17,7 @@ import anyio.to_thread
 
 from free_generation_image import mediatypes, naming
 from free_generation_image.deps import Deps
-from free_generation_image.engine import failure
+from free_generation_image.engine import view_of
 from free_generation_image.errors import InvalidInput, NotReady
 from free_generation_image.exporting import render
 from free_generation_image.generate_job import PrepareTimedOut
@@ -121,15 +121,15 @@ class Exports:
         )
         notes.extend(outcome.notes)
         render_id = outcome.status.id or job.record.render_id or ""
+        common: dict[str, Any] = {
+            "job_id": job.id,
+            "format": fmt,
+            "render_id": render_id,
+            "notes": notes,
+            "project": saved.public(),
+        }
         if outcome.status.status == "cancelled":
-            return ExportResult(
-                status="cancelled",
-                job_id=job.id,
-                format=fmt,
-                render_id=render_id,
-                notes=notes,
-                project=saved.public(),
-            )
+            return ExportResult(status="cancelled", **common)
         url = outcome.status.url
         job.update(Progress(message="downloading the export", percent=100.0), persist=True)
         meta = {
@@ -148,17 +148,7 @@ class Exports:
         media = await self.d.media.save(
             url, stem, expected, directory, meta, fallback_render_id=render_id, job=job
         )
-        return ExportResult(
-            status="completed",
-            job_id=job.id,
-            format=fmt,
-            file=media,
-            url=url,
-            render_id=render_id,
-            notes=notes,
-            project=saved.public(),
-            percent=100.0,
-        )
+        return ExportResult(status="completed", file=media, url=url, percent=100.0, **common)
 
     async def resume(self, job: Job) -> ExportResult:
         """An export whose process died: its render is polled by id (or submitted if it never was)."""
@@ -181,21 +171,12 @@ class Exports:
 
     def view(self, job: Job) -> ExportResult:
         record = job.record
-        fmt: Format = "png" if record.params.get("fmt") == "png" else "mp4"
-        if record.status == "succeeded" and record.result:
-            return ExportResult.model_validate(record.result)
-        if record.status == "running":
-            return ExportResult(
-                status="running",
-                job_id=job.id,
-                format=fmt,
-                render_id=record.render_id,
-                progress=record.message,
-                percent=record.percent,
-            )
-        if record.status in ("cancelled", "interrupted"):
-            return ExportResult(status=record.status, job_id=job.id, format=fmt, render_id=record.render_id)
-        raise failure(job)
+        same = {
+            "format": "png" if record.params.get("fmt") == "png" else "mp4",
+            "render_id": record.render_id,
+        }
+        running = {**same, "progress": record.message, "percent": record.percent}
+        return view_of(job, ExportResult, running, same)
 
 
 def _key(api_url: str, session_id: str, fmt: str, directory: str) -> str:

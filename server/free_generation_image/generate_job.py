@@ -22,7 +22,7 @@ import anyio.to_thread
 from free_generation_image import changes, timeline_words
 from free_generation_image.accounting import duration_note, own_spend
 from free_generation_image.deps import Deps
-from free_generation_image.engine import failure
+from free_generation_image.engine import view_of
 from free_generation_image.errors import InvalidInput
 from free_generation_image.generation import (
     Turn,
@@ -391,22 +391,13 @@ class Generations:
 
     def view(self, job: Job) -> GenerateResult:
         """The job's result, a 'running' view, or its failure raised."""
-        record = job.record
-        if record.status == "succeeded" and record.result:
-            return GenerateResult.model_validate(record.result)
-        if record.status == "running":
-            return GenerateResult(
-                status="running",
-                job_id=job.id,
-                progress=record.message,
-                credits_before=record.params.get("credits_before"),
-                credits_estimate=record.params.get("estimate"),
-            )
-        if record.status == "cancelled":
-            return GenerateResult(status="cancelled", job_id=job.id, progress="stopped following it")
-        if record.status == "interrupted":
-            return GenerateResult(status="interrupted", job_id=job.id, progress="interrupted")
-        raise failure(job)
+        params = job.record.params
+        running = {
+            "progress": job.record.message,
+            "credits_before": params.get("credits_before"),
+            "credits_estimate": params.get("estimate"),
+        }
+        return view_of(job, GenerateResult, running, {"progress": job.record.message})
 
 
 # ---------------------------------------------------------------------- helpers

@@ -16,7 +16,7 @@ import anyio.to_thread
 
 from free_generation_image import timeline_words
 from free_generation_image.deps import Deps
-from free_generation_image.engine import failure
+from free_generation_image.engine import view_of
 from free_generation_image.errors import FGIError
 from free_generation_image.inputs import split_sources
 from free_generation_image.jobs import Job, Progress
@@ -80,14 +80,7 @@ class Uploads:
         raise UploadInterrupted("This upload was interrupted when the program running it stopped.")
 
     def view(self, job: Job) -> UploadResult:
-        record = job.record
-        if record.status == "succeeded" and record.result:
-            return UploadResult.model_validate(record.result)
-        if record.status == "running":
-            return UploadResult(status="running", job_id=job.id, progress=record.message)
-        if record.status in ("cancelled", "interrupted"):
-            return UploadResult(status=record.status, job_id=job.id)
-        raise failure(job)
+        return view_of(job, UploadResult, {"progress": job.record.message})
 
 
 def _item(source: str, uploaded: Any) -> UploadedItem:

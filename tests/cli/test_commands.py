@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -76,7 +77,9 @@ def test_ctrl_c_during_a_generation_then_status_collects_the_image(cli: Cli, san
     sandbox.configure(generation_seconds=3.0)
     generate = cli.popen("generate", "a koi pond", "--kind", "image")
     assert generate.stderr is not None
-    assert generate.stderr.readline().strip()  # agent text or progress: the backend has the prompt
+    deadline = time.monotonic() + 10
+    while not sandbox.requests("/run_sse") and time.monotonic() < deadline:  # the backend has the prompt
+        time.sleep(0.02)
     generate.send_signal(signal.SIGINT)
     _, stderr = generate.communicate(timeout=10)
     assert generate.returncode == 130

@@ -13,7 +13,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, 
 from contextlib import asynccontextmanager
 from pathlib import Path, PurePath
 from types import TracebackType
-from typing import Any, Final, Literal, Self, TypeVar
+from typing import Any, Final, Literal, Self, TypeVar, Unpack
 from urllib.parse import quote
 
 import anyio
@@ -42,7 +42,7 @@ from free_generation_image.nemo.stream import (
     open_run,
     stream_events,
 )
-from free_generation_image.nemo.transport import BodyFactory, Transport, is_http_url, new_http_client, scrub
+from free_generation_image.nemo.transport import Sent, Transport, is_http_url, new_http_client, scrub
 from free_generation_image.nemo.upload import MultipartUpload, ProgressCallback, check_file, check_urls
 from free_generation_image.store import Store
 
@@ -172,29 +172,10 @@ class NemoClient:
         )
 
     # ------------------------------------------------------------------ plumbing
-    async def _call(
-        self,
-        method: str,
-        path: str,
-        *,
-        json: Any = None,
-        body: BodyFactory | None = None,
-        headers: Mapping[str, str] | None = None,
-        http_timeout: httpx2.Timeout | None = None,
-        whole_body: bool = False,
-    ) -> Any:
+    async def _call(self, method: str, path: str, *, whole_body: bool = False, **sent: Unpack[Sent]) -> Any:
         async def send(token: str) -> Any:
             try:
-                return await self._transport.request(
-                    method,
-                    path,
-                    token=token,
-                    json=json,
-                    body=body,
-                    headers=headers,
-                    http_timeout=http_timeout,
-                    whole_body=whole_body,
-                )
+                return await self._transport.request(method, path, token=token, whole_body=whole_body, **sent)
             except NemoError as err:
                 raise scrub(err, token) from err.__cause__
 

@@ -21,7 +21,7 @@ import logging
 import random
 import time
 from collections.abc import AsyncIterable, Awaitable, Callable, Mapping
-from typing import Any, Final
+from typing import Any, Final, TypedDict, Unpack
 
 import anyio
 import httpx2
@@ -42,6 +42,17 @@ MAX_JSON_BODY: Final = 64 * 1024 * 1024
 _NEVER_SENT: Final = (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout)
 
 BodyFactory = Callable[[], AsyncIterable[bytes]]  # a fresh body for each attempt
+
+
+class Sent(TypedDict, total=False):
+    """What a request carries besides its method, path and token."""
+
+    json: Any
+    body: BodyFactory | None  # a fresh body for each attempt
+    headers: Mapping[str, str] | None
+    http_timeout: httpx2.Timeout | None
+
+
 Sleep = Callable[[float], Awaitable[None]]
 Ambiguous = Callable[[str], NemoError]  # builds the error for "it may have reached the backend"
 
@@ -109,30 +120,12 @@ class Transport:
         return path if path.startswith(("http://", "https://")) else f"{self.api_url}{path}"
 
     async def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        token: str | None,
-        json: Any = None,
-        body: BodyFactory | None = None,
-        headers: Mapping[str, str] | None = None,
-        http_timeout: httpx2.Timeout | None = None,
-        whole_body: bool = False,
+        self, method: str, path: str, *, token: str | None, whole_body: bool = False, **sent: Unpack[Sent]
     ) -> Any:
         """Send, read and unwrap a JSON answer: the envelope's ``data`` (or the whole body if asked)."""
         attempt = 1
         while True:
-            response, content = await self._open(
-                method,
-                path,
-                token=token,
-                json=json,
-                body=body,
-                headers=headers,
-                http_timeout=http_timeout,
-                read=True,
-            )
+            response, content = await self._open(method, path, token=token, read=True, **sent)
             try:
                 value = envelope.unwrap(response.status_code, content, **self._error_context(response))
                 return envelope.parse_json(content) if whole_body else value
@@ -158,12 +151,9 @@ class Transport:
         path: str,
         *,
         token: str | None,
-        json: Any = None,
-        body: BodyFactory | None = None,
-        headers: Mapping[str, str] | None = None,
-        http_timeout: httpx2.Timeout | None = None,
         max_redirects: int = 0,
         ambiguous: Ambiguous | None = None,
+        **sent: Unpack[Sent],
     ) -> httpx2.Response:
         """Send with the retry policy; return an open 2xx streaming response (caller closes it) or raise.
 
@@ -171,16 +161,7 @@ class Transport:
         ``ambiguous`` builds the error for a failure after the request may have reached the backend.
         """
         response, _ = await self._open(
-            method,
-            path,
-            token=token,
-            json=json,
-            body=body,
-            headers=headers,
-            http_timeout=http_timeout,
-            read=False,
-            max_redirects=max_redirects,
-            ambiguous=ambiguous,
+            method, path, token=token, read=False, max_redirects=max_redirects, ambiguous=ambiguous, **sent
         )
         return response
 
@@ -190,15 +171,14 @@ class Transport:
         path: str,
         *,
         token: str | None,
-        json: Any,
-        body: BodyFactory | None,
-        headers: Mapping[str, str] | None,
-        http_timeout: httpx2.Timeout | None,
         read: bool,
         max_redirects: int = 0,
         ambiguous: Ambiguous | None = None,
+        **sent: Unpack[Sent],
     ) -> tuple[httpx2.Response, bytes]:
         url = self.url(path)
+        json, body, headers = sent.get("json"), sent.get("body"), sent.get("headers")
+        http_timeout = sent.get("http_timeout")
         # An API path extends the base URL that Settings checked; only an absolute URL (a download) needs
         # checking here, and parsing one costs ~25 µs per request.
         if path.startswith(("http://", "https://")) and not is_http_url(url):
