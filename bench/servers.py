@@ -21,7 +21,8 @@ import uvicorn
 
 from bench.adk_stream import build
 from free_generation_image.sandbox.config import SandboxConfig
-from free_generation_image.sandbox.runner import bind, serve, url_of
+from free_generation_image.sandbox.runner import serve
+from free_generation_image.serving import bind, url_of
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

@@ -26,8 +26,11 @@ def checkout(tmp_path: Path) -> Path:
         shutil.copyfile(ROOT / name, tmp_path / name)
     changelog = tmp_path / "CHANGELOG.md"
     text = changelog.read_text(encoding="utf-8")
+    # Whatever the real [Unreleased] holds today, the copy holds exactly one known note.
+    start = text.index("## [Unreleased]\n")
+    end = text.index("\n## [", start + 1) + 1
     changelog.write_text(
-        text.replace("## [Unreleased]\n", "## [Unreleased]\n\n### Fixed\n\n- A thing.\n", 1), encoding="utf-8"
+        text[:start] + "## [Unreleased]\n\n### Fixed\n\n- A thing.\n\n" + text[end:], encoding="utf-8"
     )
     return tmp_path
 

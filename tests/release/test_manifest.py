@@ -105,7 +105,15 @@ def test_host_resolution_of_an_untouched_install_means_defaults() -> None:
     # What Claude Desktop's library makes of our manifest when the user leaves both settings empty:
     # placeholders stay literal, and the server must read them as unset.
     config = smoke.host_config(ROOT, {}, SYSTEM_DIRS)
-    assert config["args"] == ["run", "--directory", str(ROOT), "server/main.py"]
+    assert config["args"] == [
+        "run",
+        "--directory",
+        str(ROOT),
+        "--no-project",
+        "--with-requirements",
+        "requirements.lock",
+        "server/main.py",
+    ]
     settings = Settings.from_env(config["env"])
     assert settings.token is None
     assert settings.output_dir == default_output_dir()

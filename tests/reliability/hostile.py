@@ -26,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from free_generation_image.sandbox.runner import bind, url_of
+from free_generation_image.serving import bind, url_of
 
 TOKEN = "nmv_usr_" + "h0st1le" * 6
 SESSION_ID = "5529798706024415232"

@@ -18,40 +18,16 @@ import uvicorn
 
 from free_generation_image.remote.config import RemoteConfig
 from free_generation_image.remote.users import RemoteService, ServiceFactory
+from free_generation_image.serving import ReadyServer, bind
 
 log = logging.getLogger(__name__)
 GRACE_SECONDS = 10
 START_TIMEOUT = 20.0
 
 
-def bind(host: str, port: int) -> socket.socket:
-    """A listening TCP socket (port 0 = a free one), bound before start-up so the URL is known."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-        sock.listen(2048)
-    except OSError:
-        sock.close()
-        raise
-    return sock
-
-
-class _Server(uvicorn.Server):
-    def __init__(self, config: uvicorn.Config, on_ready: Callable[[], None]) -> None:
-        super().__init__(config)
-        self._on_ready = on_ready
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets)
-        if self.started:
-            self._on_ready()
-
-
 def _server(
     config: RemoteConfig, on_ready: Callable[[], None], factory: ServiceFactory, grace: int
-) -> _Server:
+) -> ReadyServer:
     from free_generation_image.remote.app import build_app
 
     settings = uvicorn.Config(
@@ -64,7 +40,7 @@ def _server(
         timeout_graceful_shutdown=grace,
         proxy_headers=True,
     )
-    return _Server(settings, on_ready)
+    return ReadyServer(settings, on_ready)
 
 
 def serve_http(config: RemoteConfig, on_ready: Callable[[str], None] = lambda url: None) -> None:
@@ -80,7 +56,9 @@ def serve_http(config: RemoteConfig, on_ready: Callable[[str], None] = lambda ur
 class RunningServer:
     """A hosted server on a background thread; ``url`` is its base URL, ``mcp_url`` its endpoint."""
 
-    def __init__(self, config: RemoteConfig, thread: threading.Thread, server: _Server, sock: socket.socket):
+    def __init__(
+        self, config: RemoteConfig, thread: threading.Thread, server: ReadyServer, sock: socket.socket
+    ):
         self.config = config
         self.url = config.url
         self.mcp_url = config.mcp_url

@@ -17,52 +17,23 @@ from free_generation_image.sandbox.app import create_app
 from free_generation_image.sandbox.config import SandboxConfig
 from free_generation_image.sandbox.control_client import SandboxControl
 from free_generation_image.sandbox.world import World
+from free_generation_image.serving import ReadyServer, bind, url_of
 
 log = logging.getLogger(__name__)
 START_TIMEOUT = 10.0
 STOP_TIMEOUT = 10.0
 
 
-class _Server(uvicorn.Server):
-    """uvicorn, plus: announce readiness, and end open streams first when shutting down."""
+class _Server(ReadyServer):
+    """uvicorn that announces readiness, and ends open streams first when shutting down."""
 
     def __init__(self, config: uvicorn.Config, world: World, on_ready: Callable[[], None]) -> None:
-        super().__init__(config)
+        super().__init__(config, on_ready)
         self._world = world
-        self._on_ready = on_ready
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets)
-        if self.started:
-            self._on_ready()
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         self._world.close_streams()  # else uvicorn waits for every open /run_sse response to end
         await super().shutdown(sockets)
-
-
-def bind(host: str, port: int) -> socket.socket:
-    """A listening socket on ``host:port`` (0 = any free port)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    # proto must be IPPROTO_TCP (socket.create_server leaves 0): asyncio only sets TCP_NODELAY on
-    # accepted sockets whose proto says TCP, and without it every keep-alive request waits ~40 ms.
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-        sock.listen(2048)
-    except OSError:
-        sock.close()
-        raise
-    return sock
-
-
-def url_of(sock: socket.socket) -> str:
-    """``http://host:port`` of a bound socket (a wildcard address is shown as loopback)."""
-    host, port = sock.getsockname()[:2]
-    if host in ("0.0.0.0", "::"):  # noqa: S104 - only naming the wildcard, not binding to it
-        host = "127.0.0.1" if host == "0.0.0.0" else "::1"  # noqa: S104
-    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 def _server(config: SandboxConfig, on_ready: Callable[[], None]) -> _Server:
