@@ -10,7 +10,7 @@ from free_generation_image.config import Settings
 from free_generation_image.downloads import MediaSaver
 from free_generation_image.engine import Engine
 from free_generation_image.jobs import JobRegistry
-from free_generation_image.locks import LockBox
+from free_generation_image.locks import Locks
 from free_generation_image.nemo.client import NemoClient
 from free_generation_image.polling import PollPolicy
 from free_generation_image.projects import ProjectKeeper
@@ -31,7 +31,7 @@ class Deps:
     projects: ProjectKeeper
     media: MediaSaver
     costs: CostBook
-    turns: LockBox
+    turns: Locks
     sleep: Callable[[float], Awaitable[None]]
     recovery_delays: Sequence[float]
     poll_policy: PollPolicy

@@ -135,7 +135,7 @@ class Engine:
                     "cancelled" if result.status == "cancelled" else "succeeded",
                     result=result.model_dump(mode="json"),
                 )
-        if scope.cancelled_caught and not job.done:
+        if scope.cancelled_caught and not job.done and not job.lost:
             await job.end("cancelled")
 
     async def reconcile(self) -> int:

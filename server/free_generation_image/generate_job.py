@@ -132,7 +132,11 @@ class Generations:
         session_id = saved.session_id
 
         def same(record: JobRecord) -> bool:
-            return record.session_id == session_id and record.params.get("request_key") == loose
+            # A twin still opening the project (its session not recorded yet: the pointer is written
+            # first) is working towards this one; another process or replica must not send it again.
+            preparing = record.session_id is None and record.status == "running"
+            here = record.session_id == session_id or preparing
+            return here and record.params.get("request_key") == loose
 
         return request.key(api, session_id), same
 

@@ -25,6 +25,7 @@ from typing import Any, Literal
 import filelock
 from pydantic import TypeAdapter, ValidationError
 
+from free_generation_image import liveness
 from free_generation_image.store import Store, atomic_write_bytes
 
 log = logging.getLogger(__name__)
@@ -78,7 +79,7 @@ def encode(record: JobRecord) -> bytes:
     return json.dumps(asdict(record), ensure_ascii=False, indent=1).encode("utf-8")
 
 
-_WRITERS: weakref.WeakSet[_Writer] = weakref.WeakSet()
+_WRITERS: weakref.WeakSet[SnapshotWriter] = weakref.WeakSet()
 
 
 @atexit.register
@@ -89,11 +90,11 @@ def _flush_all() -> None:
         writer.flush(timeout=5.0)
 
 
-class _Writer:
-    """One daemon thread writing job files in order; the latest snapshot of a job replaces older ones."""
+class SnapshotWriter:
+    """One daemon thread writing job snapshots in order; the latest snapshot of a job replaces older ones."""
 
-    def __init__(self, folder: Path) -> None:
-        self._folder = folder
+    def __init__(self, sink: Callable[[str, bytes], None]) -> None:
+        self._sink = sink
         self._pending: dict[str, bytes] = {}
         self._busy = False
         self._cond = threading.Condition()
@@ -145,7 +146,7 @@ class _Writer:
                 batch, self._pending = self._pending, {}
                 self._busy = True
             for job_id, data in batch.items():
-                write_file(self._folder / f"{job_id}.json", data)
+                self._sink(job_id, data)
             with self._cond:
                 self._busy = False
                 self._cond.notify_all()
@@ -172,7 +173,7 @@ class JobLog:
         self._entries: dict[str, tuple[int, int, JobRecord | None]] = {}  # name -> (mtime, size, record)
         self._by_id: dict[str, JobRecord] = {}
         self._mine: list[JobRecord] = []  # this API URL's records, newest first
-        self._writer = _Writer(self.folder)
+        self._writer = SnapshotWriter(lambda job_id, data: write_file(self.folder / f"{job_id}.json", data))
         self._create_lock = filelock.FileLock(
             str(self.folder / ".create.lock"), thread_local=False, mode=0o600
         )
@@ -244,6 +245,24 @@ class JobLog:
         except OSError:
             return None
         return parse_record(raw)
+
+    def stamp(self, job_id: str) -> int | None:
+        """Changes whenever the job's record is rewritten (here: the file's mtime)."""
+        return self.mtime(job_id)
+
+    def owner_alive(self, record: JobRecord) -> bool:
+        """Whether the process that owns a running record still runs (a pid check on this machine)."""
+        return liveness.owner_alive(record.pid, record.owner)
+
+    def claim(self, record: JobRecord, owner: str) -> bool:
+        """Take over an orphan; with files there is no lease to win (the pid check decided already)."""
+        return True
+
+    def release(self, owner: str) -> None:
+        """Nothing to give back: a closed owner is dead to the pid check through ``liveness``."""
+
+    def on_lost(self, hook: Callable[[str], None]) -> None:
+        """Files have no leases to lose: ``hook`` is never called."""
 
     def mtime(self, job_id: str) -> int | None:
         try:
@@ -319,4 +338,13 @@ class JobLog:
         return removed
 
 
-__all__ = ["TERMINAL", "JobKind", "JobLog", "JobRecord", "JobStatus", "encode", "parse_record"]
+__all__ = [
+    "TERMINAL",
+    "JobKind",
+    "JobLog",
+    "JobRecord",
+    "JobStatus",
+    "SnapshotWriter",
+    "encode",
+    "parse_record",
+]

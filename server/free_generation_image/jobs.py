@@ -7,21 +7,27 @@ interrupted; the service reconciles it. A job another process runs can be follow
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import secrets
-import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
+import anyio.from_thread
+import anyio.lowlevel
 import anyio.to_thread
 
+from free_generation_image import liveness
 from free_generation_image.errors import NotFound
 from free_generation_image.joblog import TERMINAL, JobKind, JobLog, JobRecord, JobStatus
 from free_generation_image.store import Store
+
+if TYPE_CHECKING:
+    from free_generation_image.stores import JobStore
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +67,7 @@ class Job:
         # Set once the backend has the work (the prompt's stream opened, the render was submitted): a CLI run
         # with --wait 0 may exit from then on without stopping the job before it reached the backend.
         self.handed_off = anyio.Event()
+        self.lost = False  # another replica took it over (its lease ran out while the store was away)
         if record.done:
             self._done.set()
 
@@ -152,65 +159,35 @@ def new_job_id() -> str:
     return "job_" + secrets.token_hex(6)
 
 
-# Registries alive in this process: a job whose owner is not here and whose pid is ours was left by a
-# service instance that has already closed (tests, or an embedding app that restarts the service).
-_LIVE_OWNERS: set[str] = set()
-
-
-def _owner_alive(record: JobRecord) -> bool:
-    if record.pid == os.getpid():
-        return record.owner in _LIVE_OWNERS
-    return _pid_alive(record.pid)
-
-
-def _pid_alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    if sys.platform == "win32":
-        return _windows_pid_alive(pid)
-    try:
-        os.kill(pid, 0)  # signal 0: existence check only (on Windows os.kill would terminate it)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError):
-        return True  # exists but not ours to signal
-    return True
-
-
-if sys.platform == "win32":
-
-    def _windows_pid_alive(pid: int) -> bool:
-        import ctypes
-
-        kernel32 = ctypes.windll.kernel32
-        handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
-        if not handle:
-            return bool(kernel32.GetLastError() == 5)  # access denied: it exists
-        try:
-            code = ctypes.c_ulong()
-            if not kernel32.GetExitCodeProcess(handle, ctypes.byref(code)):
-                return True
-            return code.value == 259  # STILL_ACTIVE
-        finally:
-            kernel32.CloseHandle(handle)
-
-
 class JobRegistry:
     """Live jobs of this process plus the job log of recent ones (this and other processes')."""
 
-    def __init__(self, store: Store, api_url: str, *, clock: Callable[[], float] = time.time) -> None:
-        self.log = JobLog(store, api_url, clock=clock)
+    def __init__(
+        self,
+        store: Store,
+        api_url: str,
+        *,
+        clock: Callable[[], float] = time.time,
+        log: JobStore | None = None,
+    ) -> None:
+        self.log: JobStore = log if log is not None else JobLog(store, api_url, clock=clock)
         self._api_url = api_url
         self._clock = clock
         self._live: dict[str, Job] = {}
         self._creating = anyio.Lock()
         self.owner = secrets.token_hex(8)
-        _LIVE_OWNERS.add(self.owner)
+        liveness.LIVE_OWNERS.add(self.owner)
+        self._loop: anyio.lowlevel.EventLoopToken | None = None
+        self.log.on_lost(self._lost)
 
     def close(self) -> None:
         """Write what is queued and forget this registry's ownership: unfinished jobs become orphans."""
         self.log.close()
-        _LIVE_OWNERS.discard(self.owner)
+        self.log.release(self.owner)
+        liveness.LIVE_OWNERS.discard(self.owner)
+
+    def _alive(self, record: JobRecord) -> bool:
+        return self.log.owner_alive(record)
 
     def _record(
         self,
@@ -237,8 +214,25 @@ class JobRegistry:
         )
 
     def _register(self, record: JobRecord) -> Job:
+        with contextlib.suppress(RuntimeError):  # the loop that runs the job, for the lease thread
+            self._loop = anyio.lowlevel.current_token()
         job = self._live[record.id] = Job(record, self)
         return job
+
+    def _lost(self, job_id: str) -> None:
+        if self._loop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop is gone: so is the job
+                anyio.from_thread.run_sync(self._give_up, job_id, token=self._loop)
+
+    def _give_up(self, job_id: str) -> None:
+        """Stop a job another replica now owns; it records nothing more (its new owner does)."""
+        job = self._live.pop(job_id, None)
+        if job is None:
+            return
+        job.lost = True
+        if job.cancel_scope is not None:
+            job.cancel_scope.cancel()
+        job._wake()
 
     def create(
         self,
@@ -294,7 +288,7 @@ class JobRegistry:
             record = live.record if live is not None else record
             if record.dedupe_key != dedupe_key and (also is None or not also(record)):
                 continue
-            if record.status == "running" and (live is not None or _owner_alive(record)):
+            if record.status == "running" and (live is not None or self._alive(record)):
                 return record
             if record.status == "succeeded" and now - record.updated_at < window:
                 return record
@@ -303,8 +297,12 @@ class JobRegistry:
     def save(self, record: JobRecord) -> None:
         self.log.save(record)
 
+    def claim(self, record: JobRecord) -> bool:
+        """Win the right to adopt an orphan (a lease with a shared store; blocking)."""
+        return self.log.claim(record, self.owner)
+
     def adopt(self, record: JobRecord) -> Job:
-        """Take over a job left by a dead process (same id, this pid)."""
+        """Take over a job left by a dead process (same id, this pid), once ``claim`` said it is ours."""
         record.pid = os.getpid()
         record.owner = self.owner
         job = self._register(record)
@@ -349,11 +347,11 @@ class JobRegistry:
     def orphans(self) -> Iterator[JobRecord]:
         """Jobs the log says are running whose owning process is gone (blocking)."""
         for record in self.log.running():
-            if record.id not in self._live and not _owner_alive(record):
+            if record.id not in self._live and not self._alive(record):
                 yield record
 
     def running_elsewhere(self, record: JobRecord) -> bool:
-        return record.id not in self._live and record.status == "running" and _owner_alive(record)
+        return record.id not in self._live and record.status == "running" and self._alive(record)
 
     async def follow(self, job: Job, timeout: float, on_progress: ProgressFn | None = None) -> None:
         """Wait up to ``timeout`` s for a job another process runs, reading its file as it changes.
@@ -361,14 +359,14 @@ class JobRegistry:
         Returns early when it ends or its owner dies (the caller then reconciles it).
         """
         deadline = time.monotonic() + max(0.0, timeout)
-        stamp = await anyio.to_thread.run_sync(self.log.mtime, job.id)
+        stamp = await anyio.to_thread.run_sync(self.log.stamp, job.id)
         last_report = time.monotonic()
-        while not job.done and _owner_alive(job.record):
+        while not job.done and await anyio.to_thread.run_sync(self._alive, job.record):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return
             await anyio.sleep(min(FOLLOW_POLL, remaining))
-            now_stamp = await anyio.to_thread.run_sync(self.log.mtime, job.id)
+            now_stamp = await anyio.to_thread.run_sync(self.log.stamp, job.id)
             changed = now_stamp != stamp
             if changed:
                 stamp = now_stamp

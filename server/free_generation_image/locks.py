@@ -9,7 +9,9 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
+from typing import Protocol
 
 import anyio
 import anyio.to_thread
@@ -77,6 +79,20 @@ class SharedLock:
                         await anyio.to_thread.run_sync(self._release)
 
 
+class Lock(Protocol):
+    """An async mutex shared beyond this process (``SharedLock``; a Redis lock across replicas)."""
+
+    def hold(
+        self, *, timeout: float | None = None, best_effort: bool = False
+    ) -> AbstractAsyncContextManager[bool]: ...
+
+
+class Locks(Protocol):
+    """Named locks, created on first use."""
+
+    def get(self, name: str) -> Lock: ...
+
+
 class LockBox:
     """One ``SharedLock`` per name (a project, a purpose), created on first use."""
 
@@ -91,4 +107,4 @@ class LockBox:
         return lock
 
 
-__all__ = ["LockBox", "SharedLock"]
+__all__ = ["Lock", "LockBox", "Locks", "SharedLock"]

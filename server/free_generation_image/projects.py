@@ -6,12 +6,12 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import anyio
 import anyio.to_thread
 
-from free_generation_image.locks import LockBox
+from free_generation_image.locks import Locks
 from free_generation_image.models import Project
 from free_generation_image.nemo.client import NemoClient
 from free_generation_image.nemo.errors import NemoError
@@ -42,6 +42,14 @@ class SavedProject:
     @property
     def link_fresh(self) -> bool:
         return bool(self.link) and time.time() - self.link_at < LINK_TTL
+
+
+class ProjectPointer(Protocol):
+    """Where the current project is remembered (blocking: call from worker threads)."""
+
+    def load(self) -> SavedProject | None: ...
+    def save(self, project: SavedProject) -> None: ...
+    def clear(self) -> None: ...
 
 
 class ProjectStore:
@@ -79,9 +87,16 @@ class ProjectKeeper:
     replacement. File work runs in worker threads."""
 
     def __init__(
-        self, store: Store, api_url: str, client: NemoClient, language: str | None, locks: LockBox
+        self,
+        store: Store,
+        api_url: str,
+        client: NemoClient,
+        language: str | None,
+        locks: Locks,
+        *,
+        pointer: ProjectPointer | None = None,
     ) -> None:
-        self.store = ProjectStore(store, api_url)
+        self.store: ProjectPointer = pointer if pointer is not None else ProjectStore(store, api_url)
         self._client = client
         self._language = language
         self._lock = locks.get("project")

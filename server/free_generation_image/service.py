@@ -30,7 +30,7 @@ from free_generation_image.export_job import Exports
 from free_generation_image.generate_job import GenerateOptions, GenerateRequest, Generations
 from free_generation_image.inputs import MAX_WAIT_SECONDS, bounded_wait, check_prompt
 from free_generation_image.jobs import Job, JobRecord, JobRegistry, ProgressFn
-from free_generation_image.locks import LockBox
+from free_generation_image.locks import LockBox, Locks
 from free_generation_image.models import (
     CancelResult,
     ChatResult,
@@ -49,12 +49,14 @@ from free_generation_image.polling import PollPolicy
 from free_generation_image.projects import ProjectKeeper
 from free_generation_image.prompting import Kind
 from free_generation_image.store import Store
+from free_generation_image.stores import SharedStores
 from free_generation_image.upload_job import Uploads
 
 log = logging.getLogger(__name__)
 
 CALL_SECONDS = 15.0  # calls without a wait_seconds answer within this, or say the backend did not
 PARTIAL_MAX_AGE = 15 * 60.0  # a download's temp file untouched this long belongs to a dead process
+ADOPT_SECONDS = 2.0  # with a shared store: how often to look for jobs whose owner's lease ran out
 
 
 class Service:
@@ -76,6 +78,7 @@ class Service:
         call_seconds: float = CALL_SECONDS,
         prepare_seconds: float = PREPARE_SECONDS,
         queue_seconds: float = QUEUE_SECONDS,
+        shared: SharedStores | None = None,
     ) -> None:
         self.settings = settings
         self.store = Store(settings.config_dir)
@@ -84,10 +87,18 @@ class Service:
             self.client.stream_idle_timeout = stream_idle_timeout
         if stream_max_seconds is not None:
             self.client.stream_max_seconds = stream_max_seconds
-        self.jobs = JobRegistry(self.store, settings.api_url)
+        self.shared = shared
+        self.jobs = JobRegistry(self.store, settings.api_url, log=shared.jobs if shared else None)
         self.engine = Engine(self.jobs)
-        locks = LockBox(settings.config_dir)
-        self.projects = ProjectKeeper(self.store, settings.api_url, self.client, settings.language, locks)
+        locks: Locks = shared.locks if shared else LockBox(settings.config_dir)
+        self.projects = ProjectKeeper(
+            self.store,
+            settings.api_url,
+            self.client,
+            settings.language,
+            locks,
+            pointer=shared.projects if shared else None,
+        )
         self.media = MediaSaver(self.client, settings.output_dir)
         self.call_seconds = call_seconds
         self._deps = Deps(
@@ -144,7 +155,7 @@ class Service:
 
     async def _housekeeping(self) -> None:
         """Start-up tidying off the event loop: old job records, our temp files left by a crash."""
-        with contextlib.suppress(OSError):
+        with contextlib.suppress(OSError, FGIError):  # FGIError: a shared store that is away right now
             pruned = await anyio.to_thread.run_sync(self.jobs.log.prune)
             if pruned:
                 log.info("removed %d job records older than a week", pruned)
@@ -153,6 +164,13 @@ class Service:
         )
         if removed:
             log.info("removed %d partial download(s) left by a crash", removed)
+        if self.shared is not None:
+            # Replicas die without a word: while this user's service is open here, orphans whose lease
+            # ran out are adopted without waiting for a call about them.
+            while True:
+                await anyio.sleep(ADOPT_SECONDS)
+                with contextlib.suppress(FGIError):
+                    await self.engine.reconcile()
 
     def set_client_name(self, name: str | None) -> None:
         """The MCP client's name, for attribution when nothing more specific is known."""
@@ -285,15 +303,19 @@ class Service:
             if live is not None:
                 await live.wait(remaining, on_progress)
                 return live
-            if self.jobs.running_elsewhere(job.record):
+            if await self._elsewhere(job.record):
                 await self.jobs.follow(job, remaining, on_progress)
-                if job.done or anyio.current_time() >= deadline or self.jobs.running_elsewhere(job.record):
+                if job.done or anyio.current_time() >= deadline or await self._elsewhere(job.record):
                     return job
             # Its process is gone: take the job over (never re-sending), then keep waiting on it here.
             await self.engine.reconcile()
             if self.jobs.live(job.id) is None:
                 return job
         return job
+
+    async def _elsewhere(self, record: JobRecord) -> bool:
+        """Whether another process (or replica) runs the job; off the loop: a shared store asks Redis."""
+        return await anyio.to_thread.run_sync(self.jobs.running_elsewhere, record)
 
     # ----------------------------------------------------------------- status / cancel
     async def status(
@@ -362,7 +384,7 @@ class Service:
         if job.record.kind == "export" and job.record.render_id:
             with contextlib.suppress(NemoError, TimeoutError), anyio.fail_after(self.call_seconds):
                 render_cancelled = await self.client.cancel_render(job.record.render_id) is not None
-        if self.jobs.running_elsewhere(job.record):
+        if await self._elsewhere(job.record):
             return CancelResult(
                 job_id=job.id,
                 status="running",

@@ -1,4 +1,5 @@
-"""CLI fixtures: one in-process sandbox per module, and a way to run the real command against it."""
+"""CLI fixtures: the real command against the shared sandbox (tests/conftest.py), as a subprocess or in this
+process."""
 
 from __future__ import annotations
 
@@ -9,24 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from free_generation_image.sandbox import Sandbox, SandboxConfig
+from free_generation_image.sandbox import Sandbox
 from tests.cli.helpers import Cli, Outcome, run_main
-
-
-# Fast clocks and small media: the CLI's behaviour is under test, not the sandbox's pace.
-@pytest.fixture(scope="module")
-def sandbox_config() -> SandboxConfig:
-    return FAST
-
-
-FAST = SandboxConfig(
-    generation_seconds=0.3,
-    edit_seconds=0.1,
-    render_seconds=0.6,
-    heartbeat_interval=0.2,
-    media_scale=0.25,
-    quota_enabled=False,
-)
 
 
 @pytest.fixture

@@ -44,6 +44,7 @@ def test_a_script_gets_one_json_document_and_usage_errors_exit_2(cli: Cli) -> No
     assert "invalid choice: 'gif'" in usage.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process is POSIX-only")
 def test_ctrl_c_during_a_render_stops_cleanly_and_status_collects_it(cli: Cli, sandbox: Sandbox) -> None:
     cli.json("generate", "a lantern festival", "--kind", "image")
@@ -72,6 +73,7 @@ def test_ctrl_c_during_a_render_stops_cleanly_and_status_collects_it(cli: Cli, s
     assert render_submits(sandbox) == 1  # collected by polling the same render, not by rendering again
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process is POSIX-only")
 def test_ctrl_c_during_a_generation_then_status_collects_the_image(cli: Cli, sandbox: Sandbox) -> None:
     sandbox.configure(generation_seconds=3.0)

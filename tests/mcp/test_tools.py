@@ -43,12 +43,12 @@ async def test_tools_are_listed_with_schemas_and_annotations(server: MCPServer, 
     assert set(tools["cancel"].input_schema["required"]) == {"job_id"}
 
 
-async def test_instructions_come_from_skill_md(server: MCPServer) -> None:
-    async with Client(server, mode="legacy") as client:
-        info = client.initialize_result if hasattr(client, "initialize_result") else None
-        if info is not None:
-            assert "export" in (info.instructions or "")
+async def test_instructions_come_from_skill_md(server: MCPServer, mode: str) -> None:
+    async with Client(server, mode=mode) as client:
+        announced = client.instructions
     assert server.instructions and "job_id" in server.instructions
+    assert announced == server.instructions  # what the client got at initialize is the server's text
+    assert "export" in announced
 
 
 async def test_generate_then_export_with_previews_links_and_progress(server: MCPServer, mode: str) -> None:

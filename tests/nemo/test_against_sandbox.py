@@ -6,7 +6,7 @@ The journal is the witness for the one rule that costs money: each prompt reache
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import aclosing
 from pathlib import Path
 from typing import Any
@@ -33,25 +33,10 @@ from free_generation_image.nemo.events import (
     ToolResult,
 )
 from free_generation_image.nemo.models import RenderStatus
-from free_generation_image.sandbox import Sandbox, SandboxConfig, run_sandbox
+from free_generation_image.sandbox import Sandbox
 from free_generation_image.store import Store
 
 pytestmark = pytest.mark.anyio
-
-FAST: dict[str, Any] = {
-    "generation_seconds": 0.3,
-    "edit_seconds": 0.1,
-    "render_seconds": 0.3,
-    "heartbeat_interval": 0.05,
-    "media_scale": 0.25,
-    "retry_after_seconds": 0.1,
-}
-
-
-@pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    with run_sandbox(SandboxConfig(**FAST)) as sb:
-        yield sb
 
 
 @pytest.fixture

@@ -40,6 +40,7 @@ def unpacked(mcpb: Path, packed: Path) -> Path:
     return target
 
 
+@pytest.mark.slow
 def test_bundle_holds_the_server_and_nothing_else(packed: Path) -> None:
     with zipfile.ZipFile(packed) as archive:
         names = archive.namelist()
@@ -58,6 +59,7 @@ def test_bundle_problems_spots_leaks() -> None:
     assert checks.bundle_problems(["manifest.json"])[0] == "missing pyproject.toml"
 
 
+@pytest.mark.slow
 async def test_unpacked_bundle_serves_the_tools_as_the_host_starts_it(unpacked: Path, tmp_path: Path) -> None:
     config = smoke.host_config(unpacked, {"output_dir": str(tmp_path / "out")}, {"HOME": str(tmp_path)})
     command, args, how = smoke.launch_command(config, unpacked)
@@ -71,6 +73,7 @@ async def test_unpacked_bundle_serves_the_tools_as_the_host_starts_it(unpacked: 
     assert answer.instructions
 
 
+@pytest.mark.slow
 def test_entry_point_runs_the_packed_source_and_prints_nothing(unpacked: Path, tmp_path: Path) -> None:
     # The dev venv has the package installed from the checkout; the bundle's main.py must still win.
     main = unpacked / "server" / "main.py"

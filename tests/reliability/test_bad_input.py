@@ -3,6 +3,7 @@ with a short, clear error, sends nothing, and the server keeps serving."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from collections.abc import Iterator
@@ -19,8 +20,7 @@ from free_generation_image.errors import InvalidInput
 from free_generation_image.mcp_server import build_server
 from free_generation_image.sandbox import Sandbox
 from free_generation_image.service import Service
-
-from .conftest import make_service
+from tests.helpers import SPEEDUP, make_service
 
 pytestmark = pytest.mark.anyio
 
@@ -128,7 +128,7 @@ def clear(text: str) -> bool:
 async def test_bad_arguments_are_refused_clearly_and_the_session_keeps_serving(
     settings: Settings, sandbox: Sandbox, tool: str
 ) -> None:
-    server = build_server(settings, service_factory=make_service)
+    server = build_server(settings, service_factory=functools.partial(make_service, speedup=SPEEDUP))
     problems: list[str] = []
     async with Client(server, mode="auto") as client:
         for arguments in BAD.get(tool, []) + SURVIVABLE.get(tool, []):

@@ -29,8 +29,7 @@ from free_generation_image.nemo.stream import DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_
 from free_generation_image.polling import PollPolicy
 from free_generation_image.sandbox import Sandbox
 from free_generation_image.service import Service
-
-from .conftest import FAST_POLL, FAST_RECOVERY, Silent, fast_sleep, make_service, prompts_sent, render_submits
+from tests.helpers import SPEEDUP, Silent, make_service, prompts_sent, render_submits
 
 pytestmark = pytest.mark.anyio
 
@@ -60,7 +59,7 @@ async def test_every_request_goes_out_with_connect_and_read_timeouts(
     # No client-wide default: a request that does not set its own timeouts would go out with none.
     async with (
         httpx2.AsyncClient(transport=recorder, timeout=None) as http,
-        make_service(settings, http=http) as service,
+        make_service(settings, speedup=SPEEDUP, http=http) as service,
     ):
         await service.credits()
         await service.generate("an image of a lighthouse", kind="image", wait_seconds=20)
@@ -103,7 +102,7 @@ async def test_a_backend_that_never_answers_gets_a_bounded_number_of_tries(
         output_dir=tmp_path / "out",
     )
     started = time.monotonic()
-    async with make_service(settings) as service:
+    async with make_service(settings, speedup=SPEEDUP) as service:
         attempt = (
             service.credits()
             if call == "credits"
@@ -139,7 +138,7 @@ async def test_a_turn_past_its_cap_is_abandoned_and_read_from_state(
 ) -> None:
     sandbox.inject("slow_stream", seconds=1.0)  # keep-alives only, for longer than either cap
     caplog.set_level(logging.INFO, logger="free_generation_image")
-    async with make_service(settings, **limits) as service:
+    async with make_service(settings, speedup=SPEEDUP, **limits) as service:
         result = await service.generate("an image of a slow boat", kind="image", wait_seconds=20)
     assert result.status == "completed" and result.media
     assert any(message in record.getMessage() for record in caplog.records)
@@ -148,7 +147,7 @@ async def test_a_turn_past_its_cap_is_abandoned_and_read_from_state(
 
 # ---------------------------------------------------------------------------------- polling
 async def test_render_polling_gives_up_at_its_limit(settings: Settings, sandbox: Sandbox) -> None:
-    async with make_service(settings) as service:
+    async with make_service(settings, speedup=SPEEDUP) as service:
         await service.generate("an image of a kite", kind="image", wait_seconds=20)
         sandbox.configure(render_seconds=60)
         service.poll_policy = PollPolicy(first_delay=0.5, min_delay=0.5, give_up_after=0.6)
@@ -164,7 +163,7 @@ async def test_failing_polls_stop_after_the_allowed_run_of_errors(
     settings: Settings, sandbox: Sandbox
 ) -> None:
     policy = PollPolicy(first_delay=0.5, min_delay=0.5, give_up_after=20, max_consecutive_errors=2)
-    async with make_service(settings, poll_policy=policy) as service:
+    async with make_service(settings, speedup=SPEEDUP, poll_policy=policy) as service:
         await service.generate("an image of a kite", kind="image", wait_seconds=20)
         sandbox.inject("server_error", path="/api/render/proxy/lambda/", times=None)
         with pytest.raises(BackendUnavailable):
@@ -269,7 +268,7 @@ async def test_a_tool_call_cancelled_by_the_client_leaves_its_job_running(
     made: list[Watched] = []
 
     def factory(s: Settings) -> Service:
-        made.append(Watched(s, poll_policy=FAST_POLL, recovery_delays=FAST_RECOVERY, sleep=fast_sleep))
+        made.append(make_service(s, speedup=SPEEDUP, factory=Watched))
         return made[-1]
 
     server = build_server(settings, service_factory=factory)

@@ -3,6 +3,8 @@ sharing one config dir (in one process, or two processes) never leave a torn or 
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import os
 import subprocess
@@ -12,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import anyio.lowlevel
 import pytest
 from mcp import Client
 
@@ -20,8 +21,7 @@ from free_generation_image.config import Settings
 from free_generation_image.errors import FGIError
 from free_generation_image.mcp_server import build_server
 from free_generation_image.sandbox import Sandbox
-
-from .conftest import leftovers, make_service, prompts_accepted
+from tests.helpers import SPEEDUP, leftovers, make_service, prompts_accepted
 
 pytestmark = pytest.mark.anyio
 
@@ -34,7 +34,7 @@ def bootstrap_requests(sandbox: Sandbox) -> tuple[int, int]:
 async def test_concurrent_first_calls_share_one_token_and_one_project(
     settings: Settings, sandbox: Sandbox
 ) -> None:
-    async with make_service(settings) as service:
+    async with make_service(settings, speedup=SPEEDUP) as service:
         async with anyio.create_task_group() as tasks:
             for i in range(10):
                 tasks.start_soon(service.credits)
@@ -50,7 +50,7 @@ async def test_concurrent_first_calls_share_one_token_and_one_project(
 async def test_concurrent_tool_calls_in_one_mcp_session_share_one_token_and_one_project(
     settings: Settings, sandbox: Sandbox
 ) -> None:
-    server = build_server(settings, service_factory=make_service)
+    server = build_server(settings, service_factory=functools.partial(make_service, speedup=SPEEDUP))
     results: list[Any] = []
 
     async def call(client: Client, tool: str, arguments: dict[str, Any]) -> None:
@@ -85,7 +85,8 @@ async def _watch(config_dir: Path, torn: list[str]) -> None:
                 pass  # replaced between listing and reading: fine
             except ValueError as err:
                 torn.append(f"{path.name}: {err}")
-        await anyio.lowlevel.checkpoint()
+        # A pause between passes, not a spin: the writers share this loop and these two cores.
+        await anyio.sleep(0.005)
 
 
 async def test_two_servers_on_one_config_dir_keep_every_file_valid(
@@ -96,7 +97,7 @@ async def test_two_servers_on_one_config_dir_keep_every_file_valid(
     failures: list[str] = []
 
     async def hammer(name: str) -> None:
-        async with make_service(settings) as service:
+        async with make_service(settings, speedup=SPEEDUP) as service:
             for i in range(6):
                 try:
                     await service.credits()
@@ -123,7 +124,7 @@ async def test_two_servers_starting_together_share_one_token_and_one_project(
     settings: Settings, sandbox: Sandbox
 ) -> None:
     async def first_calls() -> None:
-        async with make_service(settings) as service:
+        async with make_service(settings, speedup=SPEEDUP) as service:
             await service.credits()
             await service.upload(["https://example.com/a.png"])
 
@@ -181,6 +182,10 @@ def test_two_processes_hammering_one_config_dir_never_tear_a_file(tmp_path: Path
                 pass
             except ValueError as err:
                 torn.append(f"{path.name}: {err}")
+        # Wait on the children between passes instead of spinning: reading flat out would take a core
+        # from the very writers under test (this returns at once when the child ends).
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            children[0].wait(timeout=0.005)
     errors = [child.communicate(timeout=30)[1] for child in children]
     assert [child.returncode for child in children] == [0, 0], errors
     assert torn == [] and reads > 100

@@ -5,7 +5,7 @@ not exist before, or nothing at all (and the generation or export says which).""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import anyio
@@ -16,8 +16,8 @@ from free_generation_image import naming, saving
 from free_generation_image.config import Settings
 from free_generation_image.projects import SavedProject
 from free_generation_image.service import Service
+from tests.helpers import files_under, leftovers
 
-from .conftest import files_under, leftovers, make_service
 from .hostile import HTML, MP4, PNG, SESSION_ID, TASK_ID, Hostile, run_hostile
 
 pytestmark = pytest.mark.anyio
@@ -43,12 +43,6 @@ def settings(hostile: Hostile, tmp_path: Path) -> Settings:
     return Settings.from_env(
         {}, api_url=hostile.url, config_dir=tmp_path / "config", output_dir=tmp_path / "out"
     )
-
-
-@pytest.fixture
-async def service(settings: Settings) -> AsyncIterator[Service]:
-    async with make_service(settings) as svc:
-        yield svc
 
 
 def outside(tmp_path: Path) -> list[Path]:

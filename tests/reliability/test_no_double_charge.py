@@ -3,6 +3,7 @@ retried at most once, and the user is charged for one generation at most."""
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any
 
@@ -22,8 +23,7 @@ from free_generation_image.nemo.errors import (
 )
 from free_generation_image.sandbox import Sandbox
 from free_generation_image.service import Service
-
-from .conftest import make_service, prompts_accepted, prompts_sent, render_submits
+from tests.helpers import SPEEDUP, make_service, prompts_accepted, prompts_sent, render_submits
 
 pytestmark = pytest.mark.anyio
 
@@ -71,7 +71,7 @@ async def test_misbehaving_turns_are_sent_once_and_charged_once(
     settings: Settings, sandbox: Sandbox, fault: str, params: dict[str, Any]
 ) -> None:
     sandbox.inject(fault, **params)
-    async with make_service(settings, stream_idle_timeout=0.3) as service:
+    async with make_service(settings, speedup=SPEEDUP, stream_idle_timeout=0.3) as service:
         result = await service.generate("an image of a red kite", kind="image", wait_seconds=30)
         assert result.status == "completed" and result.media, result.notes
         assert charged(sandbox, service) == IMAGE_COST
@@ -172,7 +172,7 @@ async def test_state_unreadable_for_good_after_the_turn_says_it_was_not_resent(
     settings: Settings, sandbox: Sandbox
 ) -> None:
     sandbox.configure(generation_seconds=0.6)
-    async with make_service(settings, recovery_delays=(1.0, 1.0)) as service:
+    async with make_service(settings, speedup=SPEEDUP, recovery_delays=(1.0, 1.0)) as service:
         running = await service.generate("an image of a paper crane", kind="image", wait_seconds=0)
         await _until(lambda: bool(prompts_accepted(sandbox)))
         sandbox.inject("server_error", path="/api/state", times=None)
@@ -210,7 +210,7 @@ async def test_a_server_restarted_mid_generation_collects_it_without_resending(
     settings: Settings, sandbox: Sandbox, moment: str
 ) -> None:
     sandbox.configure(generation_seconds=0.8)
-    async with make_service(settings) as first:
+    async with make_service(settings, speedup=SPEEDUP) as first:
         running = await first.generate("an image of a snowy owl", kind="image", wait_seconds=0)
         job = first.jobs.get(running.job_id)
         if moment == "prompt_arrived":
@@ -218,7 +218,7 @@ async def test_a_server_restarted_mid_generation_collects_it_without_resending(
         else:
             await _until(job.handed_off.is_set)
     # The process is gone mid-stream; a new one (same config dir) is asked about the session.
-    server = build_server(settings, service_factory=make_service)
+    server = build_server(settings, service_factory=functools.partial(make_service, speedup=SPEEDUP))
     async with Client(server, mode="auto") as client:
         listing = await client.call_tool("status", {})
         data = listing.structured_content or {}
@@ -273,7 +273,7 @@ async def test_a_dropped_generation_that_never_lands_is_reported_not_resent(
 ) -> None:
     sandbox.inject("drop_stream", after=1)
     sandbox.inject("slow_stream", seconds=5)
-    async with make_service(settings, recovery_delays=(1.0, 1.0, 1.0)) as service:
+    async with make_service(settings, speedup=SPEEDUP, recovery_delays=(1.0, 1.0, 1.0)) as service:
         with pytest.raises(GenerationUnconfirmed, match="not changed"):
             await service.generate("an image of a comet", kind="image", wait_seconds=30)
     reads = sandbox.requests("/api/state", "GET")

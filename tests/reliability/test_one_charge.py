@@ -23,8 +23,7 @@ from free_generation_image.outdir import OutputDirUnusable
 from free_generation_image.projects import SavedProject
 from free_generation_image.sandbox import Sandbox
 from free_generation_image.service import Service
-
-from .conftest import make_service, prompts_accepted, prompts_sent
+from tests.helpers import SPEEDUP, make_service, prompts_accepted, prompts_sent
 
 pytestmark = pytest.mark.anyio
 
@@ -57,7 +56,7 @@ async def test_twin_calls_through_two_services_on_one_config_dir_send_one_prompt
 ) -> None:
     # Two registries, two lock handles: the job log's OS lock is what makes them agree.
     sandbox.configure(generation_seconds=0.5)
-    async with make_service(settings) as one, make_service(settings) as two:
+    async with make_service(settings, speedup=SPEEDUP) as one, make_service(settings, speedup=SPEEDUP) as two:
         await one.credits()  # one token for both (shared config dir)
         results: list[Any] = []
 
@@ -122,7 +121,7 @@ async def test_overlapping_generations_from_two_services_take_turns(
     settings: Settings, sandbox: Sandbox
 ) -> None:
     sandbox.configure(generation_seconds=0.6)
-    async with make_service(settings) as one, make_service(settings) as two:
+    async with make_service(settings, speedup=SPEEDUP) as one, make_service(settings, speedup=SPEEDUP) as two:
         await one.credits()
         await one.generate("an image of a pebble", wait_seconds=30)  # the shared project exists
         results: dict[str, Any] = {}
@@ -179,7 +178,9 @@ async def test_rate_limited_before_anything_starts_returns_a_job_that_completes(
     settings: Settings, sandbox: Sandbox
 ) -> None:
     sandbox.configure(retry_after_seconds=3.0)
-    async with make_service(settings, sleep=anyio.sleep) as service:  # real Retry-After waits
+    async with make_service(
+        settings, speedup=SPEEDUP, sleep=anyio.sleep
+    ) as service:  # real Retry-After waits
         await service.credits()
         sandbox.inject("rate_limited", path="/api/state", times=1)
         started = time.monotonic()
@@ -194,7 +195,10 @@ async def test_following_another_process_job_notices_its_end_within_a_second(
     settings: Settings, sandbox: Sandbox
 ) -> None:
     sandbox.configure(generation_seconds=0.6)
-    async with make_service(settings) as owner, make_service(settings) as follower:
+    async with (
+        make_service(settings, speedup=SPEEDUP) as owner,
+        make_service(settings, speedup=SPEEDUP) as follower,
+    ):
         running = await owner.generate("an image of a comet", wait_seconds=0)
         watching = await follower.status(running.job_id, wait_seconds=20)
         ended = time.time()
@@ -230,7 +234,7 @@ async def test_a_config_dir_that_is_a_file_is_a_clear_error(tmp_path: Path, sand
     config = tmp_path / "cfg"
     config.write_text("not a folder")
     settings = Settings.from_env({}, api_url=sandbox.url, config_dir=config, output_dir=tmp_path / "out")
-    async with make_service(settings) as service:
+    async with make_service(settings, speedup=SPEEDUP) as service:
         with pytest.raises(FGIError) as info:
             await service.credits()
         assert info.value.message and info.value.hint
@@ -247,7 +251,7 @@ async def test_an_unusable_output_dir_is_refused_before_anything_is_sent(
     else:
         out = Path("/proc/fgi-no-such-dir")  # not creatable, even for root
     settings = Settings.from_env({}, api_url=sandbox.url, config_dir=tmp_path / "cfg", output_dir=out)
-    async with make_service(settings) as service:
+    async with make_service(settings, speedup=SPEEDUP) as service:
         with pytest.raises(OutputDirUnusable, match="nothing was sent") as info:
             await service.generate("an image of a paid-for nothing", wait_seconds=30)
         assert "NEMO_OUTPUT_DIR" in info.value.hint
@@ -263,7 +267,7 @@ async def test_partial_downloads_left_by_a_crash_are_removed_at_start(settings: 
     past = time.time() - 3600
     os.utime(old, (past, past))
     os.utime(theirs, (past, past))
-    async with make_service(settings):
+    async with make_service(settings, speedup=SPEEDUP):
         with anyio.fail_after(5):
             while old.exists():  # noqa: ASYNC110 - housekeeping runs in a worker thread
                 await anyio.sleep(0.02)

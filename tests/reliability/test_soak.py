@@ -8,6 +8,7 @@ The full soak (200 calls over several minutes) is marked ``soak`` and deselected
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
 import threading
 import time
@@ -24,8 +25,7 @@ from mcp import Client
 from free_generation_image.config import Settings
 from free_generation_image.mcp_server import build_server
 from free_generation_image.sandbox import Sandbox
-
-from .conftest import leftovers, make_service, prompts_accepted
+from tests.helpers import SPEEDUP, leftovers, make_service, prompts_accepted
 
 # (fault, params, path): what the dice may arm before a call, each for one firing.
 FAULTS: list[tuple[str, dict[str, Any], str | None]] = [
@@ -81,7 +81,7 @@ class Soak:
 
 async def run_soak(settings: Settings, sandbox: Sandbox, calls: int, pace: float, seed: int) -> Soak:
     soak = Soak(random.Random(seed))
-    server = build_server(settings, service_factory=make_service)
+    server = build_server(settings, service_factory=functools.partial(make_service, speedup=SPEEDUP))
     async with Client(server, mode="auto") as client:
         for index in range(calls):
             if soak.rng.random() < 0.35:

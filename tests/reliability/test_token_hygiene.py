@@ -4,6 +4,7 @@ output, the config dir and the output dir. Also the cache files' modes and their
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -25,8 +26,7 @@ from free_generation_image.errors import FGIError
 from free_generation_image.mcp_server import build_server
 from free_generation_image.sandbox import Sandbox
 from free_generation_image.service import Service
-
-from .conftest import dir_texts, files_under, make_service, occurrences
+from tests.helpers import SPEEDUP, dir_texts, files_under, make_service, occurrences
 
 pytestmark = pytest.mark.anyio
 
@@ -108,7 +108,9 @@ async def test_nemo_token_never_shows_and_is_never_written(
 ) -> None:
     user = sandbox.new_user(credits=5000, anonymous=False)
     seen = Seen()
-    async with make_service(Settings.from_env({"NEMO_TOKEN": user.token}, **vars_of(settings))) as service:
+    async with make_service(
+        Settings.from_env({"NEMO_TOKEN": user.token}, **vars_of(settings)), speedup=SPEEDUP
+    ) as service:
         await run_flows(service, sandbox, picture, seen)
     assert [name for name, _ in seen.texts if name.endswith("error")]  # the failures really happened
     everything = seen.texts + log_texts(debug_logs) + dir_texts(settings.config_dir, settings.output_dir)
@@ -124,7 +126,7 @@ async def test_an_anonymous_token_lives_only_in_the_private_token_cache(
     seen = Seen()
     tokens: list[str] = []
     sandbox.configure(starting_credits=5000)
-    async with make_service(settings) as service:
+    async with make_service(settings, speedup=SPEEDUP) as service:
         await service.credits()
         tokens.append(cached_token(settings))
         await run_flows(service, sandbox, picture, seen)
@@ -168,7 +170,7 @@ async def test_mcp_results_never_carry_the_token(
 ) -> None:
     user = sandbox.new_user(credits=5000, anonymous=False)
     env_settings = Settings.from_env({"NEMO_TOKEN": user.token}, **vars_of(settings))
-    server = build_server(env_settings, service_factory=make_service)
+    server = build_server(env_settings, service_factory=functools.partial(make_service, speedup=SPEEDUP))
     texts: list[tuple[str, str]] = []
     calls: list[tuple[str, dict[str, Any]]] = [
         ("credits", {}),
@@ -232,13 +234,15 @@ def test_debug_output_of_the_command_never_carries_the_token(sandbox: Sandbox, t
 async def test_nemo_token_wins_over_a_cached_token_and_leaves_the_cache_alone(
     settings: Settings, sandbox: Sandbox
 ) -> None:
-    async with make_service(settings) as anonymous:
+    async with make_service(settings, speedup=SPEEDUP) as anonymous:
         assert (await anonymous.credits()).available == 100
     cache = settings.config_dir / "token.json"
     before = cache.read_bytes()
     user = sandbox.new_user(credits=777, anonymous=False)
     sandbox.clear_journal()
-    async with make_service(Settings.from_env({"NEMO_TOKEN": user.token}, **vars_of(settings))) as service:
+    async with make_service(
+        Settings.from_env({"NEMO_TOKEN": user.token}, **vars_of(settings)), speedup=SPEEDUP
+    ) as service:
         info = await service.credits()
         await service.generate("an image of a brass key", kind="image", wait_seconds=20)
     assert (info.available, info.anonymous) == (777, False)
@@ -268,7 +272,7 @@ async def test_corrupt_or_truncated_cache_files_are_replaced_not_fatal(
         path = settings.config_dir / name
         path.write_bytes(CORRUPTIONS[corruption])
         path.chmod(0o600)
-    async with make_service(settings) as service:
+    async with make_service(settings, speedup=SPEEDUP) as service:
         assert (await service.credits()).available == 100
         result = await service.generate("an image of a brass key", kind="image", wait_seconds=20)
         assert result.status == "completed"
@@ -295,7 +299,7 @@ ESCAPES = [
 
 
 async def test_output_resources_never_reach_the_token_cache(settings: Settings, sandbox: Sandbox) -> None:
-    server = build_server(settings, service_factory=make_service)
+    server = build_server(settings, service_factory=functools.partial(make_service, speedup=SPEEDUP))
     shown: list[tuple[str, str]] = []
     async with Client(server, mode="auto") as client:
         assert not (await client.call_tool("credits", {})).is_error  # token.json now exists beside out/

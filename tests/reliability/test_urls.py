@@ -11,8 +11,7 @@ from PIL import Image
 from free_generation_image.errors import InvalidInput
 from free_generation_image.sandbox import Sandbox
 from free_generation_image.service import Service
-
-from .conftest import Silent
+from tests.helpers import Silent
 
 pytestmark = pytest.mark.anyio
 

@@ -6,7 +6,7 @@ import pytest
 
 from free_generation_image.remote.serve import RunningServer
 from free_generation_image.sandbox import Sandbox
-from tests.remote.conftest import connect
+from tests.helpers import connect
 
 pytestmark = pytest.mark.anyio
 

@@ -8,7 +8,7 @@ from mcp.types import CallToolResult
 
 from free_generation_image.remote.serve import RunningServer
 from free_generation_image.sandbox import Sandbox
-from tests.remote.conftest import connect
+from tests.helpers import connect
 
 pytestmark = pytest.mark.anyio
 

@@ -9,7 +9,7 @@ import pytest
 
 from free_generation_image.remote.serve import run_in_thread
 from free_generation_image.sandbox import Sandbox
-from tests.remote.conftest import connect, fast_service, remote_config
+from tests.helpers import connect, make_remote_service, remote_config
 
 pytestmark = pytest.mark.anyio
 
@@ -39,7 +39,7 @@ async def test_one_user_over_the_limit_gets_429_while_another_is_unaffected(
     # One request a minute after the burst: nothing refills while the test runs.
     config = remote_config(sandbox, tmp_path / "state", rate_per_minute=1.0, rate_burst=float(BURST))
     greedy, other = sandbox.new_user(credits=100), sandbox.new_user(credits=100)
-    with run_in_thread(config, factory=fast_service) as remote:
+    with run_in_thread(config, factory=make_remote_service) as remote:
         async with httpx2.AsyncClient(timeout=30) as http:
             allowed = [await _post(http, remote.mcp_url, greedy.token) for _ in range(BURST)]
             assert [r.status_code for r in allowed] == [200] * BURST

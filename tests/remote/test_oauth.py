@@ -15,7 +15,7 @@ import pytest
 
 from free_generation_image.remote.serve import RunningServer
 from free_generation_image.sandbox import Sandbox
-from tests.remote.conftest import connect
+from tests.helpers import connect
 
 pytestmark = pytest.mark.anyio
 
@@ -263,11 +263,11 @@ async def test_an_expired_access_token_gets_401(sandbox: Sandbox, tmp_path: obje
     from pathlib import Path
 
     from free_generation_image.remote.serve import run_in_thread
-    from tests.remote.conftest import fast_service, remote_config
+    from tests.helpers import make_remote_service, remote_config
 
     config = remote_config(sandbox, Path(str(tmp_path)) / "state", access_token_ttl=1.0)
     user = sandbox.new_user(credits=100)
-    with run_in_thread(config, factory=fast_service) as remote:
+    with run_in_thread(config, factory=make_remote_service) as remote:
         async with httpx2.AsyncClient(follow_redirects=False, timeout=30) as http:
             reg = (await _register(http, remote.url)).json()
             client_id = reg["client_id"]

@@ -12,7 +12,7 @@ import pytest
 
 from free_generation_image.remote.serve import run_in_thread
 from free_generation_image.sandbox import Sandbox
-from tests.remote.conftest import connect, fast_service, remote_config
+from tests.helpers import connect, make_remote_service, remote_config
 
 pytestmark = pytest.mark.anyio
 
@@ -38,7 +38,7 @@ async def test_a_generation_running_at_shutdown_is_collected_after_a_restart(
     sandbox.configure(generation_seconds=3.0)  # outlasts the shutdown by far
     config = remote_config(sandbox, tmp_path / "state")
     user = sandbox.new_user(credits=500)
-    with run_in_thread(config, factory=fast_service) as first:
+    with run_in_thread(config, factory=make_remote_service) as first:
         async with connect(first.mcp_url, user.token) as client:
             started = await client.call_tool(
                 "generate", {"prompt": "an image of a snowy owl", "kind": "image", "wait_seconds": 0}
@@ -52,7 +52,7 @@ async def test_a_generation_running_at_shutdown_is_collected_after_a_restart(
     assert len(_prompts(sandbox)) == 1
 
     # State reads every 0.3 s for 6 s (production: 5 min) cover the rest of the 3-s turn.
-    patient = functools.partial(fast_service, recovery_delays=(0.3,) * 20)
+    patient = functools.partial(make_remote_service, recovery_delays=(0.3,) * 20)
     with run_in_thread(config, factory=patient) as second:
         async with connect(second.mcp_url, user.token) as client:
             listing = (await client.call_tool("status", {})).structured_content or {}

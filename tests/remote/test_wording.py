@@ -13,7 +13,7 @@ from free_generation_image.mcp_server import build_server
 from free_generation_image.remote.serve import RunningServer
 from free_generation_image.remote.wording import REWORDING, reword, unmatched
 from free_generation_image.sandbox import Sandbox
-from tests.remote.conftest import connect
+from tests.helpers import connect
 
 pytestmark = pytest.mark.anyio
 

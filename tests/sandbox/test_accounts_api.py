@@ -32,7 +32,7 @@ async def test_anonymous_token_requires_a_client_id(http: httpx2.AsyncClient) ->
     assert too_long.status_code == 400
 
 
-async def test_one_live_token_per_client_id(http: httpx2.AsyncClient, sb: Sandbox) -> None:
+async def test_one_live_token_per_client_id(http: httpx2.AsyncClient, sandbox: Sandbox) -> None:
     await login(http, "same-client")
     again = await http.post("/api/auth/anonymous-token", headers={"X-Client-Id": "same-client"})
     assert again.status_code == 429
@@ -41,8 +41,10 @@ async def test_one_live_token_per_client_id(http: httpx2.AsyncClient, sb: Sandbo
     assert (await http.post("/api/auth/anonymous-token", headers={"X-Client-Id": "other"})).status_code == 200
 
 
-async def test_an_expired_token_frees_its_client_ids_quota(http: httpx2.AsyncClient, sb: Sandbox) -> None:
-    sb.configure(token_ttl_seconds=0.05)
+async def test_an_expired_token_frees_its_client_ids_quota(
+    http: httpx2.AsyncClient, sandbox: Sandbox
+) -> None:
+    sandbox.configure(token_ttl_seconds=0.05)
     first = await login(http, "expiring")
     await anyio.sleep(0.1)
     assert (await http.get("/api/credits/balance/simple", headers=first.headers)).json()["code"] == 1001
@@ -50,8 +52,8 @@ async def test_an_expired_token_frees_its_client_ids_quota(http: httpx2.AsyncCli
     assert second.token != first.token
 
 
-async def test_per_ip_quota_counts_every_client_id(http: httpx2.AsyncClient, sb: Sandbox) -> None:
-    sb.configure(tokens_per_ip=3)
+async def test_per_ip_quota_counts_every_client_id(http: httpx2.AsyncClient, sandbox: Sandbox) -> None:
+    sandbox.configure(tokens_per_ip=3)
     ip = {"X-Forwarded-For": "203.0.113.7"}  # uvicorn trusts it from loopback: another "IP"
     for i in range(3):
         ok = await http.post("/api/auth/anonymous-token", headers={"X-Client-Id": f"ip-{i}", **ip})
@@ -62,8 +64,8 @@ async def test_per_ip_quota_counts_every_client_id(http: httpx2.AsyncClient, sb:
     assert elsewhere.status_code == 200
 
 
-async def test_quota_can_be_lifted(http: httpx2.AsyncClient, sb: Sandbox) -> None:
-    sb.configure(quota_enabled=False)
+async def test_quota_can_be_lifted(http: httpx2.AsyncClient, sandbox: Sandbox) -> None:
+    sandbox.configure(quota_enabled=False)
     for _ in range(3):
         await login(http, "unlimited")
 
@@ -78,8 +80,8 @@ async def test_bad_tokens_get_1001_under_401(http: httpx2.AsyncClient, authoriza
     assert response.json() == {"code": 1001, "message": response.json()["message"], "data": None}
 
 
-async def test_the_1001_status_is_configurable(http: httpx2.AsyncClient, sb: Sandbox) -> None:
-    sb.configure(status_1001=200)
+async def test_the_1001_status_is_configurable(http: httpx2.AsyncClient, sandbox: Sandbox) -> None:
+    sandbox.configure(status_1001=200)
     response = await http.get("/api/credits/balance/simple", headers={"Authorization": "Bearer nope"})
     assert (response.status_code, response.json()["code"]) == (200, 1001)
 
@@ -159,14 +161,14 @@ async def test_sessions_are_private_to_their_user(http: httpx2.AsyncClient) -> N
     assert (response.status_code, response.json()["code"]) == (200, 1002)
 
 
-async def test_unknown_session_status_is_configurable(http: httpx2.AsyncClient, sb: Sandbox) -> None:
+async def test_unknown_session_status_is_configurable(http: httpx2.AsyncClient, sandbox: Sandbox) -> None:
     who = await login(http)
-    sb.configure(status_1002=404)
+    sandbox.configure(status_1002=404)
     response = await http.get("/api/state/nemo_agent/me/42/latest", headers=who.headers)
     assert (response.status_code, response.json()["code"]) == (404, 1002)
 
 
-async def test_fresh_balance_and_control_api_credits(http: httpx2.AsyncClient, sb: Sandbox) -> None:
+async def test_fresh_balance_and_control_api_credits(http: httpx2.AsyncClient, sandbox: Sandbox) -> None:
     who = await login(http)
     balance = await http.get("/api/credits/balance/simple", headers=who.headers)
     assert balance.json() == {
@@ -174,12 +176,12 @@ async def test_fresh_balance_and_control_api_credits(http: httpx2.AsyncClient, s
         "message": "success",
         "data": {"available": 100, "frozen": 0, "total": 100},
     }
-    assert sb.set_credits(who.user_id, 7).available == 7
+    assert sandbox.set_credits(who.user_id, 7).available == 7
     assert (await http.get("/api/credits/balance/simple", headers=who.headers)).json()["data"]["total"] == 7
 
 
-async def test_control_api_users_bypass_the_quota(http: httpx2.AsyncClient, sb: Sandbox) -> None:
-    users = [sb.new_user(credits=500) for _ in range(3)]
+async def test_control_api_users_bypass_the_quota(http: httpx2.AsyncClient, sandbox: Sandbox) -> None:
+    users = [sandbox.new_user(credits=500) for _ in range(3)]
     assert len({u.user_id for u in users}) == 3
     headers = {"Authorization": f"Bearer {users[0].token}"}
     assert (await http.get("/api/credits/balance/simple", headers=headers)).json()["data"]["available"] == 500

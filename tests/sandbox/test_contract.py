@@ -73,12 +73,12 @@ def produces(*names: str) -> Callable[[Scenario], Scenario]:
 
 
 @produces("token_ok")
-async def _token(http: httpx2.AsyncClient, sb: Sandbox) -> Answer:
+async def _token(http: httpx2.AsyncClient, sandbox: Sandbox) -> Answer:
     return answer(await http.post("/api/auth/anonymous-token", headers={"X-Client-Id": "contract"}))
 
 
 @produces("session_ok", "session_ok_without_user_id")
-async def _session(http: httpx2.AsyncClient, sb: Sandbox) -> Answer:
+async def _session(http: httpx2.AsyncClient, sandbox: Sandbox) -> Answer:
     who = await login(http)
     return answer(
         await http.post("/api/tasks/me/with-session/nemo_agent", json={"task_name": "p"}, headers=who.headers)
@@ -86,35 +86,35 @@ async def _session(http: httpx2.AsyncClient, sb: Sandbox) -> Answer:
 
 
 @produces("claim_ok")
-async def _claim(http: httpx2.AsyncClient, sb: Sandbox) -> Answer:
+async def _claim(http: httpx2.AsyncClient, sandbox: Sandbox) -> Answer:
     who = await login(http)
     sid = await new_session(http, who)
     return answer(await http.post("/api/auth/claim-token", json={"session_id": sid}, headers=who.headers))
 
 
 @produces("credits_ok_with_message", "credits_ok_without_message", "credits_fresh_anonymous")
-async def _credits(http: httpx2.AsyncClient, sb: Sandbox) -> Answer:
+async def _credits(http: httpx2.AsyncClient, sandbox: Sandbox) -> Answer:
     who = await login(http)
     return answer(await http.get("/api/credits/balance/simple", headers=who.headers))
 
 
 @produces("state_ok")
-async def _state_after_a_video(http: httpx2.AsyncClient, sb: Sandbox) -> Answer:
-    who = as_login(sb.new_user(credits=100))
+async def _state_after_a_video(http: httpx2.AsyncClient, sandbox: Sandbox) -> Answer:
+    who = as_login(sandbox.new_user(credits=100))
     sid = await new_session(http, who)
     await turn(http, who, sid, "a 2 s video of a sunset over the sea")
     return answer(await http.get(f"/api/state/nemo_agent/me/{sid}/latest", headers=who.headers))
 
 
 @produces("state_before_generation")
-async def _state_before(http: httpx2.AsyncClient, sb: Sandbox) -> Answer:
+async def _state_before(http: httpx2.AsyncClient, sandbox: Sandbox) -> Answer:
     who = await login(http)
     sid = await new_session(http, who)
     return answer(await http.get(f"/api/state/nemo_agent/me/{sid}/latest", headers=who.headers))
 
 
 @produces("upload_ok")
-async def _upload(http: httpx2.AsyncClient, sb: Sandbox) -> Answer:
+async def _upload(http: httpx2.AsyncClient, sandbox: Sandbox) -> Answer:
     who = await login(http)
     sid = await new_session(http, who)
     clip = prompt_clip("clip", 64, 36, 1.0, 10)
@@ -130,26 +130,26 @@ async def _credits_with(http: httpx2.AsyncClient, token: str) -> Answer:
 
 
 @produces("auth_1001_under_401")
-async def _bad_token(http: httpx2.AsyncClient, sb: Sandbox) -> Answer:
+async def _bad_token(http: httpx2.AsyncClient, sandbox: Sandbox) -> Answer:
     return await _credits_with(http, "nmv_usr_unknown")
 
 
 @produces("auth_1001_under_200")
-async def _bad_token_200(http: httpx2.AsyncClient, sb: Sandbox) -> Answer:
-    sb.configure(status_1001=200)
+async def _bad_token_200(http: httpx2.AsyncClient, sandbox: Sandbox) -> Answer:
+    sandbox.configure(status_1001=200)
     return answer(await http.get("/api/state/nemo_agent/me/1/latest", headers={"Authorization": "Bearer x"}))
 
 
 @produces("session_1002_under_200")
-async def _lost_session(http: httpx2.AsyncClient, sb: Sandbox) -> Answer:
+async def _lost_session(http: httpx2.AsyncClient, sandbox: Sandbox) -> Answer:
     who = await login(http)
     return answer(await http.get("/api/state/nemo_agent/me/1/latest", headers=who.headers))
 
 
 @produces("session_1002_under_404")
-async def _lost_session_404(http: httpx2.AsyncClient, sb: Sandbox) -> Answer:
-    sb.configure(status_1002=404)
-    return await _lost_session(http, sb)
+async def _lost_session_404(http: httpx2.AsyncClient, sandbox: Sandbox) -> Answer:
+    sandbox.configure(status_1002=404)
+    return await _lost_session(http, sandbox)
 
 
 async def _upload_named(http: httpx2.AsyncClient, name: str, size: int) -> Answer:
@@ -160,44 +160,44 @@ async def _upload_named(http: httpx2.AsyncClient, name: str, size: int) -> Answe
 
 
 @produces("upload_4001")
-async def _unsupported(http: httpx2.AsyncClient, sb: Sandbox) -> Answer:
+async def _unsupported(http: httpx2.AsyncClient, sandbox: Sandbox) -> Answer:
     return await _upload_named(http, "notes.txt", 10)
 
 
 @produces("upload_4002")
-async def _too_large(http: httpx2.AsyncClient, sb: Sandbox) -> Answer:
-    sb.configure(max_upload_bytes=10)
+async def _too_large(http: httpx2.AsyncClient, sandbox: Sandbox) -> Answer:
+    sandbox.configure(max_upload_bytes=10)
     return await _upload_named(http, "clip.mp4", 11)
 
 
 @produces("upload_4002_under_413")
-async def _too_large_413(http: httpx2.AsyncClient, sb: Sandbox) -> Answer:
-    sb.configure(status_4002=413)
-    return await _too_large(http, sb)
+async def _too_large_413(http: httpx2.AsyncClient, sandbox: Sandbox) -> Answer:
+    sandbox.configure(status_4002=413)
+    return await _too_large(http, sandbox)
 
 
 @produces("token_400_no_client_id")
-async def _no_client_id(http: httpx2.AsyncClient, sb: Sandbox) -> Answer:
+async def _no_client_id(http: httpx2.AsyncClient, sandbox: Sandbox) -> Answer:
     return answer(await http.post("/api/auth/anonymous-token"))
 
 
 @produces("token_429_retry_after")
-async def _quota(http: httpx2.AsyncClient, sb: Sandbox) -> Answer:
+async def _quota(http: httpx2.AsyncClient, sandbox: Sandbox) -> Answer:
     await login(http, "contract-quota")
     return answer(await http.post("/api/auth/anonymous-token", headers={"X-Client-Id": "contract-quota"}))
 
 
 @produces("html_502")
-async def _html_502(http: httpx2.AsyncClient, sb: Sandbox) -> Answer:
-    sb.inject("server_error", path="/api/state", status=502)
+async def _html_502(http: httpx2.AsyncClient, sandbox: Sandbox) -> Answer:
+    sandbox.inject("server_error", path="/api/state", status=502)
     who = await login(http)
     return answer(await http.get("/api/state/nemo_agent/me/1/latest", headers=who.headers))
 
 
 @produces("malformed_json_200")
-async def _malformed(http: httpx2.AsyncClient, sb: Sandbox) -> Answer:
+async def _malformed(http: httpx2.AsyncClient, sandbox: Sandbox) -> Answer:
     who = await login(http)
-    sb.inject("malformed_json", path="/api/credits")
+    sandbox.inject("malformed_json", path="/api/credits")
     return answer(await http.get("/api/credits/balance/simple", headers=who.headers))
 
 
@@ -211,40 +211,40 @@ async def _send(
 
 
 @produces("sse_1001_before_stream")
-async def _sse_1001(http: httpx2.AsyncClient, sb: Sandbox) -> Answer:
+async def _sse_1001(http: httpx2.AsyncClient, sandbox: Sandbox) -> Answer:
     return await _send(http, Login("nmv_usr_nope", "anon_x"), "1")
 
 
 @produces("sse_1002_before_stream")
-async def _sse_1002(http: httpx2.AsyncClient, sb: Sandbox) -> Answer:
+async def _sse_1002(http: httpx2.AsyncClient, sandbox: Sandbox) -> Answer:
     return await _send(http, await login(http), "1")
 
 
 @produces("sse_2001_before_stream")
-async def _sse_2001(http: httpx2.AsyncClient, sb: Sandbox) -> Answer:
+async def _sse_2001(http: httpx2.AsyncClient, sandbox: Sandbox) -> Answer:
     who = await login(http)
     sid = await new_session(http, who)
-    sb.set_credits(who.user_id, 1)
+    sandbox.set_credits(who.user_id, 1)
     return await _send(http, who, sid, "a video of a fox")
 
 
 @produces("sse_2001_json_under_200")
-async def _sse_2001_200(http: httpx2.AsyncClient, sb: Sandbox) -> Answer:
-    sb.configure(sse_status_2001=200)
-    return await _sse_2001(http, sb)
+async def _sse_2001_200(http: httpx2.AsyncClient, sandbox: Sandbox) -> Answer:
+    sandbox.configure(sse_status_2001=200)
+    return await _sse_2001(http, sandbox)
 
 
 @produces("sse_422")
-async def _sse_422(http: httpx2.AsyncClient, sb: Sandbox) -> Answer:
+async def _sse_422(http: httpx2.AsyncClient, sandbox: Sandbox) -> Answer:
     who = await login(http)
     body = {"app_name": "nemo_agent", "new_message": {"parts": [{"text": "hi"}]}}
     return answer(await http.post("/run_sse", json=body, headers=who.headers))
 
 
 @produces("sse_html_502")
-async def _sse_502(http: httpx2.AsyncClient, sb: Sandbox) -> Answer:
+async def _sse_502(http: httpx2.AsyncClient, sandbox: Sandbox) -> Answer:
     who = await login(http)
-    sb.inject("server_error", path="/run_sse", status=502)
+    sandbox.inject("server_error", path="/run_sse", status=502)
     return await _send(http, who, "1")
 
 
@@ -253,7 +253,7 @@ async def _sse_502(http: httpx2.AsyncClient, sb: Sandbox) -> Answer:
 
 async def _stream(
     http: httpx2.AsyncClient,
-    sb: Sandbox,
+    sandbox: Sandbox,
     text: str,
     *,
     fault: str | None = None,
@@ -261,73 +261,77 @@ async def _stream(
     edit_first: bool = False,
     **config: Any,
 ) -> Answer:
-    sb.configure(**config)
-    who = as_login(sb.new_user(credits=1000))
+    sandbox.configure(**config)
+    who = as_login(sandbox.new_user(credits=1000))
     sid = await new_session(http, who)
     if edit_first:
         await turn(http, who, sid, "an image of a boat")
     if fault:
-        sb.inject(fault, **(fault_params or {}))
+        sandbox.inject(fault, **(fault_params or {}))
     return await _send(http, who, sid, text)
 
 
 @produces("adk_full_turn")
-async def _adk_turn(http: httpx2.AsyncClient, sb: Sandbox) -> Answer:
-    return await _stream(http, sb, "a 2 s video of a sunset")
+async def _adk_turn(http: httpx2.AsyncClient, sandbox: Sandbox) -> Answer:
+    return await _stream(http, sandbox, "a 2 s video of a sunset")
 
 
 @produces("adk_partial_then_aggregate")
-async def _adk_partials(http: httpx2.AsyncClient, sb: Sandbox) -> Answer:
+async def _adk_partials(http: httpx2.AsyncClient, sandbox: Sandbox) -> Answer:
     who = await login(http)
     sid = await new_session(http, who)
     return await _send(http, who, sid, "an image of a kite", streaming=True)
 
 
 @produces("adk_error_code")
-async def _adk_error(http: httpx2.AsyncClient, sb: Sandbox) -> Answer:
-    return await _stream(http, sb, "an image of a fox", fault="adk_error")
+async def _adk_error(http: httpx2.AsyncClient, sandbox: Sandbox) -> Answer:
+    return await _stream(http, sandbox, "an image of a fox", fault="adk_error")
 
 
 @produces("adk_final_error_frame")
-async def _error_frame(http: httpx2.AsyncClient, sb: Sandbox) -> Answer:
-    return await _stream(http, sb, "an image of a fox", fault="error_frame", fault_params={"after": 1})
+async def _error_frame(http: httpx2.AsyncClient, sandbox: Sandbox) -> Answer:
+    return await _stream(http, sandbox, "an image of a fox", fault="error_frame", fault_params={"after": 1})
 
 
 @produces("adk_silent_edit")
-async def _silent_edit(http: httpx2.AsyncClient, sb: Sandbox) -> Answer:
-    return await _stream(http, sb, "make the title red", edit_first=True, silent_edit_probability=1.0)
+async def _silent_edit(http: httpx2.AsyncClient, sandbox: Sandbox) -> Answer:
+    return await _stream(http, sandbox, "make the title red", edit_first=True, silent_edit_probability=1.0)
 
 
 @produces("adk_temporary_issue_tail")
-async def _temporary(http: httpx2.AsyncClient, sb: Sandbox) -> Answer:
-    return await _stream(http, sb, "an image of a fox", fault="temporary_issue")
+async def _temporary(http: httpx2.AsyncClient, sandbox: Sandbox) -> Answer:
+    return await _stream(http, sandbox, "an image of a fox", fault="temporary_issue")
 
 
 @produces("typed_dialect")
-async def _typed(http: httpx2.AsyncClient, sb: Sandbox) -> Answer:
-    return await _stream(http, sb, "a 2 s video of a sunset", framing="typed", generation_seconds=0.1)
+async def _typed(http: httpx2.AsyncClient, sandbox: Sandbox) -> Answer:
+    return await _stream(http, sandbox, "a 2 s video of a sunset", framing="typed", generation_seconds=0.1)
 
 
 @produces("typed_dialect_silent")
-async def _typed_silent(http: httpx2.AsyncClient, sb: Sandbox) -> Answer:
-    return await _stream(http, sb, "add music", edit_first=True, framing="typed", silent_edit_probability=1.0)
+async def _typed_silent(http: httpx2.AsyncClient, sandbox: Sandbox) -> Answer:
+    return await _stream(
+        http, sandbox, "add music", edit_first=True, framing="typed", silent_edit_probability=1.0
+    )
 
 
 @produces("heartbeat_forms")
-async def _heartbeat_forms(http: httpx2.AsyncClient, sb: Sandbox) -> Answer:
+async def _heartbeat_forms(http: httpx2.AsyncClient, sandbox: Sandbox) -> Answer:
     raw = b""
     for style in ("typed", "empty", "comment"):
-        raw += (await _stream(http, sb, "an image of a cat", heartbeat=style, generation_seconds=0.1)).body
+        raw += (
+            await _stream(http, sandbox, "an image of a cat", heartbeat=style, generation_seconds=0.1)
+        ).body
     return Answer(200, "text/event-stream", raw, httpx2.Headers())
 
 
 @produces("heartbeats_during_tool")
-async def _heartbeats_during(http: httpx2.AsyncClient, sb: Sandbox) -> Answer:
+async def _heartbeats_during(http: httpx2.AsyncClient, sandbox: Sandbox) -> Answer:
     """Comment pings, then (the style is read live) empty data lines, all while the tool runs."""
-    sb.configure(heartbeat="comment", generation_seconds=0.2)
-    who = as_login(sb.new_user(credits=1000))
+    sandbox.configure(heartbeat="comment", generation_seconds=0.2)
+    who = as_login(sandbox.new_user(credits=1000))
     sid = await new_session(http, who)
-    sb.inject("silent_close")
+    sandbox.inject("silent_close")
     raw = b""
     async with http.stream(
         "POST", "/run_sse", json=sse_request(sid, "a video of rain"), headers=who.headers
@@ -335,7 +339,7 @@ async def _heartbeats_during(http: httpx2.AsyncClient, sb: Sandbox) -> Answer:
         async for chunk in r.aiter_bytes():
             raw += chunk
             if b": ping" in raw:
-                sb.configure(heartbeat="empty")
+                sandbox.configure(heartbeat="empty")
     call, result = raw.index(b"functionCall"), raw.index(b"functionResponse")
     assert b"\n\n: ping\n\n" in raw[call:result] and b"\n\ndata:\n\n" in raw[call:result]
     return Answer(r.status_code, r.headers["content-type"], raw, r.headers)
@@ -345,89 +349,89 @@ async def _heartbeats_during(http: httpx2.AsyncClient, sb: Sandbox) -> Answer:
 
 
 async def _rendered(
-    http: httpx2.AsyncClient, sb: Sandbox, *, fault: str | None = None, **config: Any
+    http: httpx2.AsyncClient, sandbox: Sandbox, *, fault: str | None = None, **config: Any
 ) -> Answer:
     who, sid = await generated(http)
     if fault:
-        sb.inject(fault)
+        sandbox.inject(fault)
     await submit_render(http, who, sid, "render_contract")
     await wait_render(http, who, "render_contract")
-    sb.configure(**config)
+    sandbox.configure(**config)
     return answer(await http.get("/api/render/proxy/lambda/render_contract", headers=who.headers))
 
 
 @produces("submit_ok")
-async def _submit(http: httpx2.AsyncClient, sb: Sandbox) -> Answer:
+async def _submit(http: httpx2.AsyncClient, sandbox: Sandbox) -> Answer:
     who, sid = await generated(http)
     return answer(await submit_render(http, who, sid, "render_contract"))
 
 
 @produces("poll_success_data")
-async def _poll_data(http: httpx2.AsyncClient, sb: Sandbox) -> Answer:
-    return await _rendered(http, sb)
+async def _poll_data(http: httpx2.AsyncClient, sandbox: Sandbox) -> Answer:
+    return await _rendered(http, sandbox)
 
 
 @produces("poll_processing_float")
-async def _poll_processing(http: httpx2.AsyncClient, sb: Sandbox) -> Answer:
-    sb.configure(render_seconds=5)
+async def _poll_processing(http: httpx2.AsyncClient, sandbox: Sandbox) -> Answer:
+    sandbox.configure(render_seconds=5)
     who, sid = await generated(http)
     await submit_render(http, who, sid, "render_contract")
     return answer(await http.get("/api/render/proxy/lambda/render_contract", headers=who.headers))
 
 
 @produces("poll_mirrored")
-async def _poll_mirrored(http: httpx2.AsyncClient, sb: Sandbox) -> Answer:
-    return await _rendered(http, sb, poll_shape="mirror")
+async def _poll_mirrored(http: httpx2.AsyncClient, sandbox: Sandbox) -> Answer:
+    return await _rendered(http, sandbox, poll_shape="mirror")
 
 
 @produces("poll_legacy_raw")
-async def _poll_raw(http: httpx2.AsyncClient, sb: Sandbox) -> Answer:
-    return await _rendered(http, sb, poll_shape="raw")
+async def _poll_raw(http: httpx2.AsyncClient, sandbox: Sandbox) -> Answer:
+    return await _rendered(http, sandbox, poll_shape="raw")
 
 
 @produces("poll_failed_in_data")
-async def _poll_failed(http: httpx2.AsyncClient, sb: Sandbox) -> Answer:
-    return await _rendered(http, sb, fault="render_failed")
+async def _poll_failed(http: httpx2.AsyncClient, sandbox: Sandbox) -> Answer:
+    return await _rendered(http, sandbox, fault="render_failed")
 
 
 @produces("poll_failed_top_level")
-async def _poll_failed_raw(http: httpx2.AsyncClient, sb: Sandbox) -> Answer:
-    return await _rendered(http, sb, fault="render_failed", poll_shape="raw")
+async def _poll_failed_raw(http: httpx2.AsyncClient, sandbox: Sandbox) -> Answer:
+    return await _rendered(http, sandbox, fault="render_failed", poll_shape="raw")
 
 
 @produces("cancel_cancelled")
-async def _cancel(http: httpx2.AsyncClient, sb: Sandbox) -> Answer:
-    sb.configure(render_seconds=5)
+async def _cancel(http: httpx2.AsyncClient, sandbox: Sandbox) -> Answer:
+    sandbox.configure(render_seconds=5)
     who, sid = await generated(http)
     await submit_render(http, who, sid, "render_contract")
     return answer(await http.post("/api/render/proxy/lambda/render_contract/cancel", headers=who.headers))
 
 
 @produces("submit_plan_402")
-async def _plan(http: httpx2.AsyncClient, sb: Sandbox) -> Answer:
+async def _plan(http: httpx2.AsyncClient, sandbox: Sandbox) -> Answer:
     who, sid = await generated(http)
-    sb.inject("plan_402", envelope="success")
+    sandbox.inject("plan_402", envelope="success")
     return answer(await submit_render(http, who, sid, "render_contract"))
 
 
 @produces("submit_duplicate_409")
-async def _duplicate(http: httpx2.AsyncClient, sb: Sandbox) -> Answer:
+async def _duplicate(http: httpx2.AsyncClient, sandbox: Sandbox) -> Answer:
     who, sid = await generated(http)
     await submit_render(http, who, sid, "render_contract")
     return answer(await submit_render(http, who, sid, "render_contract"))
 
 
 @produces("submit_invalid_draft_400")
-async def _invalid_draft(http: httpx2.AsyncClient, sb: Sandbox) -> Answer:
+async def _invalid_draft(http: httpx2.AsyncClient, sandbox: Sandbox) -> Answer:
     who = await login(http)
     body = {"id": "render_contract", "draft": {"t": []}}
     return answer(await http.post("/api/render/proxy/lambda", json=body, headers=who.headers))
 
 
 @produces("poll_html_503")
-async def _poll_503(http: httpx2.AsyncClient, sb: Sandbox) -> Answer:
+async def _poll_503(http: httpx2.AsyncClient, sandbox: Sandbox) -> Answer:
     who = await login(http)
-    sb.inject("server_error", path="/api/render/proxy/lambda/", status=503)
+    sandbox.inject("server_error", path="/api/render/proxy/lambda/", status=503)
     return answer(await http.get("/api/render/proxy/lambda/render_contract", headers=who.headers))
 
 
@@ -540,9 +544,9 @@ def assert_stream_matches(got: Answer, fixture: Fixture) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
-async def test_sandbox_emits_the_fixture_shape(name: str, http: httpx2.AsyncClient, sb: Sandbox) -> None:
+async def test_sandbox_emits_the_fixture_shape(name: str, http: httpx2.AsyncClient, sandbox: Sandbox) -> None:
     fixture = BY_NAME[name]
-    got = await SCENARIOS[name](http, sb)
+    got = await SCENARIOS[name](http, sandbox)
     assert got.status == fixture.status, got.body[:300]
     assert media_type(got.content_type) == media_type(fixture.content_type) or not fixture.content_type
     if media_type(fixture.content_type) == "text/event-stream":

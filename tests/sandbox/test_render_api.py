@@ -29,9 +29,9 @@ from .helpers import (
 pytestmark = pytest.mark.anyio
 
 
-async def test_lifecycle_progress_and_completed_at(http: httpx2.AsyncClient, sb: Sandbox) -> None:
+async def test_lifecycle_progress_and_completed_at(http: httpx2.AsyncClient, sandbox: Sandbox) -> None:
     who, sid = await generated(http)
-    sb.configure(render_seconds=0.4)
+    sandbox.configure(render_seconds=0.4)
     submitted_at = time.time()
     response = await submit_render(http, who, sid, "render_life")
     assert response.json() == {
@@ -51,14 +51,14 @@ async def test_lifecycle_progress_and_completed_at(http: httpx2.AsyncClient, sb:
     assert data["outputUrl"].endswith("/files/renders/render_life.mp4")
     assert data["completedAt"] - data["createdAt"] >= 400
     assert data["createdAt"] / 1000 == pytest.approx(submitted_at, abs=0.5)
-    [event] = sb.journal("render.completed", kind="event")
+    [event] = sandbox.journal("render.completed", kind="event")
     assert event.data["completedAt"] == data["completedAt"] and event.data["render_id"] == "render_life"
 
 
 async def test_the_mp4_plays_with_the_declared_size_and_duration(
-    http: httpx2.AsyncClient, sb: Sandbox
+    http: httpx2.AsyncClient, sandbox: Sandbox
 ) -> None:
-    who = as_login(sb.new_user(credits=500))
+    who = as_login(sandbox.new_user(credits=500))
     sid = await new_session(http, who)
     await turn(http, who, sid, "a 4 s 4:3 video of a harbour")
     draft = (await state(http, who, sid))["draft"]
@@ -108,9 +108,9 @@ async def test_fallback_download_with_ranges(http: httpx2.AsyncClient) -> None:
     assert anonymous.json()["code"] == 1001
 
 
-async def test_cancel(http: httpx2.AsyncClient, sb: Sandbox) -> None:
+async def test_cancel(http: httpx2.AsyncClient, sandbox: Sandbox) -> None:
     who, sid = await generated(http)
-    sb.configure(render_seconds=5)
+    sandbox.configure(render_seconds=5)
     await submit_render(http, who, sid, "render_cancel")
     response = await http.post("/api/render/proxy/lambda/render_cancel/cancel", headers=who.headers)
     assert response.json() == {"success": True, "data": {"id": "render_cancel", "status": "cancelled"}}
@@ -118,17 +118,17 @@ async def test_cancel(http: httpx2.AsyncClient, sb: Sandbox) -> None:
     assert polled["status"] == "cancelled" and "outputUrl" not in polled
     again = await http.post("/api/render/proxy/lambda/render_cancel/cancel", headers=who.headers)
     assert again.status_code == 409
-    assert sb.wait_idle(2)
+    assert sandbox.wait_idle(2)
 
 
-async def test_render_refusals(http: httpx2.AsyncClient, sb: Sandbox) -> None:
+async def test_render_refusals(http: httpx2.AsyncClient, sandbox: Sandbox) -> None:
     who, sid = await generated(http)
     draft = (await state(http, who, sid))["draft"]
     no_attribution = {"Authorization": who.headers["Authorization"]}
     body = {"id": "render_a", "sessionId": sid, "draft": draft}
     refused = await http.post("/api/render/proxy/lambda", json=body, headers=no_attribution)
     assert refused.status_code == 402 and refused.json()["code"] == 402
-    sb.configure(require_attribution=False)
+    sandbox.configure(require_attribution=False)
     assert (await http.post("/api/render/proxy/lambda", json=body, headers=no_attribution)).status_code == 200
     duplicate = await http.post("/api/render/proxy/lambda", json=body, headers=who.headers)
     assert duplicate.status_code == 409 and duplicate.json() == {
@@ -198,11 +198,11 @@ async def test_drafts_may_cite_uploads_by_mnt_userdata_path(http: httpx2.AsyncCl
 
 
 @pytest.mark.parametrize("shape", ["data", "mirror", "raw"])
-async def test_poll_shapes(http: httpx2.AsyncClient, sb: Sandbox, shape: str) -> None:
+async def test_poll_shapes(http: httpx2.AsyncClient, sandbox: Sandbox, shape: str) -> None:
     who, sid = await generated(http)
-    sb.configure(poll_shape=shape)
+    sandbox.configure(poll_shape=shape)
     await submit_render(http, who, sid, "render_shape")
-    assert sb.wait_idle(5)
+    assert sandbox.wait_idle(5)
     body = (await http.get("/api/render/proxy/lambda/render_shape", headers=who.headers)).json()
     if shape == "raw":
         assert set(body) == {"taskId", "status", "progress", "output"}
@@ -242,9 +242,9 @@ async def test_without_pyav_an_mp4_render_fails_with_the_fix(
 
 
 async def test_identical_compositions_share_one_encode_with_the_cache(
-    http: httpx2.AsyncClient, sb: Sandbox
+    http: httpx2.AsyncClient, sandbox: Sandbox
 ) -> None:
-    sb.configure(render_cache=True)
+    sandbox.configure(render_cache=True)
     who, sid = await generated(http)
     for i in range(3):
         await submit_render(http, who, sid, f"render_cached_{i}")
@@ -255,9 +255,9 @@ async def test_identical_compositions_share_one_encode_with_the_cache(
     assert outputs[0] == outputs[1] == outputs[2]
 
 
-async def test_attribution_headers_are_recorded(http: httpx2.AsyncClient, sb: Sandbox) -> None:
+async def test_attribution_headers_are_recorded(http: httpx2.AsyncClient, sandbox: Sandbox) -> None:
     who, sid = await generated(http)
     await submit_render(http, who, sid, "render_attr")
-    [entry] = sb.requests("/api/render/proxy/lambda", method="POST")
+    [entry] = sandbox.requests("/api/render/proxy/lambda", method="POST")
     assert {k: entry.headers[k.lower()] for k in ATTRIBUTION} == ATTRIBUTION
     assert entry.data["render_id"] == "render_attr"

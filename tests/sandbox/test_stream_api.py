@@ -29,7 +29,7 @@ from .helpers import (
 pytestmark = pytest.mark.anyio
 
 
-async def test_video_turn_in_adk_framing(http: httpx2.AsyncClient, sb: Sandbox) -> None:
+async def test_video_turn_in_adk_framing(http: httpx2.AsyncClient, sandbox: Sandbox) -> None:
     who = await login(http)
     sid = await new_session(http, who)
     frames = await turn(http, who, sid, "Make a 3 s 9:16 video of a sunset over the sea")
@@ -94,8 +94,8 @@ async def test_same_prompt_gives_the_same_image(http: httpx2.AsyncClient) -> Non
     assert urls[0] == urls[1]  # content-addressed: made once
 
 
-async def test_typed_framing(http: httpx2.AsyncClient, sb: Sandbox) -> None:
-    sb.configure(framing="typed")
+async def test_typed_framing(http: httpx2.AsyncClient, sandbox: Sandbox) -> None:
+    sandbox.configure(framing="typed")
     who = await login(http)
     sid = await new_session(http, who)
     events = payloads(await turn(http, who, sid, "a 2 s clip of rain"))
@@ -118,9 +118,9 @@ async def test_typed_framing(http: httpx2.AsyncClient, sb: Sandbox) -> None:
     [("typed", 'data: {"type":"heartbeat"}\n\n'), ("empty", "data:\n\n"), ("comment", ": ping\n\n")],
 )
 async def test_heartbeat_forms_while_a_tool_runs(
-    http: httpx2.AsyncClient, sb: Sandbox, style: str, raw: str
+    http: httpx2.AsyncClient, sandbox: Sandbox, style: str, raw: str
 ) -> None:
-    sb.configure(heartbeat=style, heartbeat_interval=0.01, generation_seconds=0.15)
+    sandbox.configure(heartbeat=style, heartbeat_interval=0.01, generation_seconds=0.15)
     who = await login(http)
     sid = await new_session(http, who)
     response = await http.post("/run_sse", json=sse_request(sid, "an image of a cat"), headers=who.headers)
@@ -187,8 +187,8 @@ async def test_edit_words_without_a_draft_generate(http: httpx2.AsyncClient) -> 
     assert tool_calls(await turn(http, who, sid, "add music")) == [TOOL_GENERATE_VIDEO, TOOL_EDIT]
 
 
-async def test_edit_turns_may_close_silently(http: httpx2.AsyncClient, sb: Sandbox) -> None:
-    sb.configure(silent_edit_probability=1.0)
+async def test_edit_turns_may_close_silently(http: httpx2.AsyncClient, sandbox: Sandbox) -> None:
+    sandbox.configure(silent_edit_probability=1.0)
     who = await login(http)
     sid = await new_session(http, who)
     await turn(http, who, sid, "an image of a tree")
@@ -198,8 +198,8 @@ async def test_edit_turns_may_close_silently(http: httpx2.AsyncClient, sb: Sandb
     assert (await state(http, who, sid))["draft"] != before
 
 
-async def test_a_second_generation_extends_the_timeline(http: httpx2.AsyncClient, sb: Sandbox) -> None:
-    user = as_login(sb.new_user(credits=1000))
+async def test_a_second_generation_extends_the_timeline(http: httpx2.AsyncClient, sandbox: Sandbox) -> None:
+    user = as_login(sandbox.new_user(credits=1000))
     sid = await new_session(http, user)
     await turn(http, user, sid, "a 2 s video of waves")
     await turn(http, user, sid, "create a 3 s video of gulls")
@@ -210,8 +210,10 @@ async def test_a_second_generation_extends_the_timeline(http: httpx2.AsyncClient
     assert [s["s"] for s in titles["sg"]] == [0, 2000]
 
 
-async def test_credits_are_frozen_while_running_then_charged(http: httpx2.AsyncClient, sb: Sandbox) -> None:
-    sb.configure(generation_seconds=0.5)
+async def test_credits_are_frozen_while_running_then_charged(
+    http: httpx2.AsyncClient, sandbox: Sandbox
+) -> None:
+    sandbox.configure(generation_seconds=0.5)
     who = await login(http)
     sid = await new_session(http, who)
     async with http.stream(
@@ -221,31 +223,33 @@ async def test_credits_are_frozen_while_running_then_charged(http: httpx2.AsyncC
             if "functionCall" in line:
                 assert await balance(http, who) == {"available": 0, "frozen": 100, "total": 100}
                 break
-    assert sb.wait_idle(5)
+    assert sandbox.wait_idle(5)
     assert await balance(http, who) == {"available": 0, "frozen": 0, "total": 0}
 
 
-async def test_double_sending_is_charged_twice(http: httpx2.AsyncClient, sb: Sandbox) -> None:
+async def test_double_sending_is_charged_twice(http: httpx2.AsyncClient, sandbox: Sandbox) -> None:
     who = await login(http)
     sid = await new_session(http, who)
     await turn(http, who, sid, "an image of a bird")
     await turn(http, who, sid, "an image of a bird")
     assert (await balance(http, who))["available"] == 40
     assert len((await state(http, who, sid))["generated_media"]) == 2
-    assert [e.message for e in sb.requests("/run_sse")] == ["an image of a bird"] * 2
+    assert [e.message for e in sandbox.requests("/run_sse")] == ["an image of a bird"] * 2
 
 
-async def test_not_enough_credits_is_2001_before_the_stream(http: httpx2.AsyncClient, sb: Sandbox) -> None:
+async def test_not_enough_credits_is_2001_before_the_stream(
+    http: httpx2.AsyncClient, sandbox: Sandbox
+) -> None:
     who = await login(http)
     sid = await new_session(http, who)
-    sb.set_credits(who.user_id, 99)
+    sandbox.set_credits(who.user_id, 99)
     response = await http.post("/run_sse", json=sse_request(sid, "a video of a fox"), headers=who.headers)
     assert response.status_code == 402 and response.headers["content-type"] == "application/json"
     assert response.json()["code"] == 2001
     assert (
         await http.post("/run_sse", json=sse_request(sid, "an image of a fox"), headers=who.headers)
     ).status_code == 200
-    sb.configure(sse_status_2001=200)
+    sandbox.configure(sse_status_2001=200)
     response = await http.post("/run_sse", json=sse_request(sid, "a video of a fox"), headers=who.headers)
     assert (response.status_code, response.json()["code"]) == (200, 2001)
     assert await balance(http, who) == {"available": 69, "frozen": 0, "total": 69}
@@ -275,8 +279,8 @@ async def test_refusals_before_the_stream(http: httpx2.AsyncClient) -> None:
     assert (await balance(http, who))["available"] == 100
 
 
-async def test_a_dropped_client_does_not_stop_the_turn(http: httpx2.AsyncClient, sb: Sandbox) -> None:
-    sb.configure(generation_seconds=0.3)
+async def test_a_dropped_client_does_not_stop_the_turn(http: httpx2.AsyncClient, sandbox: Sandbox) -> None:
+    sandbox.configure(generation_seconds=0.3)
     who = await login(http)
     sid = await new_session(http, who)
     async with http.stream(
@@ -286,19 +290,21 @@ async def test_a_dropped_client_does_not_stop_the_turn(http: httpx2.AsyncClient,
             if "functionCall" in line:
                 break  # leave: the connection closes mid-generation
     assert (await state(http, who, sid))["generated_media"] == []
-    assert sb.wait_idle(5)
+    assert sandbox.wait_idle(5)
     after = await state(http, who, sid)
     assert len(after["generated_media"]) == 1 and [t["tt"] for t in after["draft"]["t"]] == [0, 1, 7]
-    [done] = sb.journal("turn.completed", kind="event")
+    [done] = sandbox.journal("turn.completed", kind="event")
     assert done.data["credits"] == 100
 
 
-async def test_the_journal_records_the_prompt_once_per_send(http: httpx2.AsyncClient, sb: Sandbox) -> None:
+async def test_the_journal_records_the_prompt_once_per_send(
+    http: httpx2.AsyncClient, sandbox: Sandbox
+) -> None:
     who = await login(http)
     sid = await new_session(http, who)
     await turn(http, who, sid, "an image of a cat")
-    [entry] = sb.requests("/run_sse")
+    [entry] = sandbox.requests("/run_sse")
     assert entry.message == "an image of a cat" and entry.status == 200
     assert entry.headers["authorization"] == "Bearer nmv_usr_<redacted>"
-    assert who.token not in repr(sb.journal())
+    assert who.token not in repr(sandbox.journal())
     assert entry.data["kind"] == "image" and entry.data["cost"] == 30

@@ -23,7 +23,7 @@ def png(width: int = 64, height: int = 48) -> bytes:
     return out.getvalue()
 
 
-async def test_multipart_upload_of_several_files(http: httpx2.AsyncClient, sb: Sandbox) -> None:
+async def test_multipart_upload_of_several_files(http: httpx2.AsyncClient, sandbox: Sandbox) -> None:
     who = await login(http)
     sid = await new_session(http, who)
     clip = prompt_clip("uploaded clip", 64, 36, 1.0, 10)
@@ -44,7 +44,7 @@ async def test_multipart_upload_of_several_files(http: httpx2.AsyncClient, sb: S
     assert video["duration"] == pytest.approx(1.0, abs=0.1)
     assert (await http.get(video["cdn_url"])).content == clip
     assert (await state(http, who, sid))["video_infos"] == [image, video]
-    [entry] = sb.requests("/api/upload-video")
+    [entry] = sandbox.requests("/api/upload-video")
     assert entry.body == f"multipart files=still.png ({len(png())} B), clip.mp4 ({len(clip)} B)"
 
 
@@ -101,8 +101,8 @@ async def test_unsupported_type_is_4001(http: httpx2.AsyncClient, name: str) -> 
     assert (await state(http, who, sid))["video_infos"] == []
 
 
-async def test_too_large_is_4002_and_nothing_is_added(http: httpx2.AsyncClient, sb: Sandbox) -> None:
-    sb.configure(max_upload_bytes=1000, status_4002=413)
+async def test_too_large_is_4002_and_nothing_is_added(http: httpx2.AsyncClient, sandbox: Sandbox) -> None:
+    sandbox.configure(max_upload_bytes=1000, status_4002=413)
     who = await login(http)
     sid = await new_session(http, who)
     files = [

@@ -13,8 +13,7 @@ from free_generation_image.errors import NotReady
 from free_generation_image.nemo.errors import PlanRequired, RenderFailed
 from free_generation_image.sandbox import Sandbox
 from free_generation_image.service import Service
-
-from .conftest import render_submits
+from tests.helpers import render_submits
 
 pytestmark = pytest.mark.anyio
 

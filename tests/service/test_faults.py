@@ -11,8 +11,7 @@ from free_generation_image.generation import GenerationUnconfirmed
 from free_generation_image.nemo.errors import BackendUnavailable, NemoError
 from free_generation_image.sandbox import Sandbox
 from free_generation_image.service import Service
-
-from .conftest import make_service, sse_requests
+from tests.helpers import make_service, sse_requests
 
 pytestmark = pytest.mark.anyio
 

@@ -11,8 +11,7 @@ from PIL import Image
 from free_generation_image.nemo.errors import InsufficientCredits
 from free_generation_image.sandbox import Sandbox
 from free_generation_image.service import Service
-
-from .conftest import sse_requests
+from tests.helpers import sse_requests
 
 pytestmark = pytest.mark.anyio
 

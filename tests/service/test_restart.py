@@ -7,8 +7,7 @@ import pytest
 
 from free_generation_image.config import Settings
 from free_generation_image.sandbox import Sandbox
-
-from .conftest import make_service, render_submits, sse_requests
+from tests.helpers import make_service, render_submits, sse_requests
 
 pytestmark = pytest.mark.anyio
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import anyio
 import uvicorn
+from filelock import FileLock
 from mcp import Client
 from mcp.client.extension import advertise
 from mcp.server.apps import APP_MIME_TYPE, EXTENSION_ID
@@ -50,13 +51,16 @@ def npm_tools() -> Path:
     prefix = tools_cache()
     modules = prefix / "node_modules"
     wanted = [modules / "@modelcontextprotocol/ext-apps", modules / "axe-core", modules / ".bin/esbuild"]
-    if not all(p.exists() for p in wanted):
-        npm = shutil.which("npm")
-        if npm is None:
-            raise RuntimeError("npm is needed to install the MCP Apps host bridge and axe-core")
-        subprocess.run(
-            [npm, "install", "-s", "--prefix", str(prefix), *NPM_PACKAGES], check=True, timeout=600
-        )
+    prefix.mkdir(parents=True, exist_ok=True)
+    # The cache is shared by every test worker (and checkout): one installer at a time, the others wait.
+    with FileLock(prefix / ".install.lock", timeout=600):
+        if not all(p.exists() for p in wanted):
+            npm = shutil.which("npm")
+            if npm is None:
+                raise RuntimeError("npm is needed to install the MCP Apps host bridge and axe-core")
+            subprocess.run(
+                [npm, "install", "-s", "--prefix", str(prefix), *NPM_PACKAGES], check=True, timeout=600
+            )
     return modules
 
 

@@ -18,7 +18,7 @@ from free_generation_image.config import Settings
 from free_generation_image.mcp_server import build_server
 from free_generation_image.studio import STUDIO_URI, Studio, is_app_only, studio_html
 from free_generation_image.studio.media import MAX_CHUNK
-from tests.service.conftest import make_service
+from tests.helpers import make_service
 from tests.studio.relay import apps_extension
 
 pytestmark = pytest.mark.anyio

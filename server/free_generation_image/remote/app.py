@@ -42,9 +42,9 @@ from free_generation_image.nemo.transport import new_http_client
 from free_generation_image.remote import card, logs
 from free_generation_image.remote.config import RemoteConfig
 from free_generation_image.remote.consent import ConsentPage
-from free_generation_image.remote.db import Database
+from free_generation_image.remote.db import Database, OAuthStore
 from free_generation_image.remote.identity import NemoTokenChecker, UserAccess
-from free_generation_image.remote.limits import RateLimiter
+from free_generation_image.remote.limits import Limiter, RateLimiter
 from free_generation_image.remote.oauth import ACCESS_PREFIX, CONSENT_PATH, OAuthProvider
 from free_generation_image.remote.present import PathScrubber
 from free_generation_image.remote.users import RemoteService, ServiceFactory, UserPool
@@ -74,7 +74,7 @@ class Verifier:
 class UserGate:
     """After authentication: the per-user request limit, then the user's own Service for this request."""
 
-    def __init__(self, app: ASGIApp, pool: UserPool, limiter: RateLimiter) -> None:
+    def __init__(self, app: ASGIApp, pool: UserPool, limiter: Limiter) -> None:
         self.app = app
         self.pool = pool
         self.limiter = limiter
@@ -86,7 +86,7 @@ class UserGate:
             await JSONResponse({"error": "invalid_token"}, status_code=401)(scope, receive, send)
             return
         if scope.get("method") == "POST":
-            wait = self.limiter.take(access.identity)
+            wait = await self.limiter.acquire(access.identity)
             if wait > 0:
                 log.info("rate limited", extra={"retry_after": round(wait, 1)})
                 response = JSONResponse(
@@ -191,7 +191,13 @@ def build_app(
 
     config.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     keyring = Keyring(config.secret_key)
-    db = Database(config.state_dir / "remote.db")
+    db: OAuthStore
+    if config.redis_url:
+        from free_generation_image.redisstore.oauth import RedisOAuthStore
+
+        db = RedisOAuthStore(config.redis_url)  # a grant made through one replica works on all
+    else:
+        db = Database(config.state_dir / "remote.db")
     shared_http = http or new_http_client()
     checker = NemoTokenChecker(
         config.base, keyring, shared_http, config.state_dir / "verify", ttl=config.bearer_cache_seconds
@@ -204,6 +210,11 @@ def build_app(
         access_ttl=config.access_token_ttl,
         refresh_ttl=config.refresh_token_ttl,
     )
+    hub = None
+    if config.redis_url:
+        from free_generation_image.redisstore import RedisHub
+
+        hub = RedisHub(config.redis_url, lease_seconds=config.lease_seconds)
     pool = UserPool(
         config.base,
         config.state_dir,
@@ -213,8 +224,15 @@ def build_app(
         idle_seconds=config.idle_seconds,
         max_file_bytes=int(config.user_files_mb * 1024 * 1024),
         factory=service_factory,
+        hub=hub,
     )
-    limiter = RateLimiter(config.rate_per_minute, config.rate_burst)
+    limiter: Limiter
+    if config.redis_url:
+        from free_generation_image.redisstore.limits import RedisRateLimiter
+
+        limiter = RedisRateLimiter(config.redis_url, config.rate_per_minute, config.rate_burst)
+    else:
+        limiter = RateLimiter(config.rate_per_minute, config.rate_burst)
 
     mcp = build_server(config.base, service_for=_service_for)
     mcp.middleware.append(_scrubbing(PathScrubber(str(config.state_dir.resolve()))))
@@ -231,7 +249,14 @@ def build_app(
     card_doc = card.server_card(config.mcp_url, str(resource_metadata), config.url)
 
     async def healthz(request: Request) -> Response:
-        return JSONResponse({"status": "ok", "version": SKILL.version, **pool.stats()})
+        body: dict[str, Any] = {"status": "ok", "version": SKILL.version, **pool.stats()}
+        if hub is not None:
+            import anyio.to_thread
+
+            body["store"] = "ok" if await anyio.to_thread.run_sync(hub.ping) else "unreachable"
+            if body["store"] != "ok":
+                return JSONResponse({**body, "status": "degraded"}, status_code=503)
+        return JSONResponse(body)
 
     async def server_card(request: Request) -> Response:
         return Response(json.dumps(card_doc), media_type=card.MEDIA_TYPE, headers=_public())
@@ -280,6 +305,8 @@ def build_app(
             if http is None:
                 await shared_http.aclose()
             db.close()
+            if hub is not None:
+                hub.close()
 
     return Starlette(
         routes=routes,

@@ -52,6 +52,8 @@ class RemoteConfig:
     user_files_mb: float = 200.0
     stateless: bool = False
     trusted_hosts: tuple[str, ...] = ()
+    redis_url: str | None = field(default=None, repr=False)  # may carry a password
+    lease_seconds: float = 10.0
 
     @property
     def url(self) -> str:
@@ -88,6 +90,13 @@ class RemoteConfig:
         if public is not None and not public.startswith(("https://", "http://")):
             raise InvalidInput("FGI_PUBLIC_URL must be an http(s) URL.", hint="Fix or unset FGI_PUBLIC_URL.")
         hosts = tuple(h.strip() for h in (env.get("FGI_ALLOWED_HOSTS") or "").split(",") if h.strip())
+        redis_url = (env.get("FGI_REDIS_URL") or "").strip() or None
+        if redis_url is not None and not redis_url.startswith(("redis://", "rediss://", "unix://")):
+            raise InvalidInput(
+                "FGI_REDIS_URL must be a redis://, rediss:// or unix:// URL.",
+                hint="Fix or unset FGI_REDIS_URL.",
+            )
+        stateless = (env.get("FGI_STATELESS") or "").strip().lower()
         return cls(
             base=base or Settings.from_env(env),
             secret_key=secret,
@@ -105,8 +114,11 @@ class RemoteConfig:
             rate_per_minute=_number(env, "FGI_RATE_PER_MINUTE", 120.0, minimum=1),
             rate_burst=_number(env, "FGI_RATE_BURST", 30.0, minimum=1),
             user_files_mb=_number(env, "FGI_USER_FILES_MB", 200.0, minimum=1),
-            stateless=(env.get("FGI_STATELESS") or "").strip().lower() in ("1", "true", "yes"),
+            # Replicas keep no session between requests: any of them answers any call.
+            stateless=stateless in ("1", "true", "yes") or (redis_url is not None and stateless == ""),
             trusted_hosts=hosts,
+            redis_url=redis_url,
+            lease_seconds=_number(env, "FGI_LEASE_SECONDS", 10.0, minimum=1),
         )
 
     def with_port(self, port: int) -> RemoteConfig:

@@ -6,6 +6,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 MAX_TRACKED = 50_000
 
@@ -14,6 +15,12 @@ MAX_TRACKED = 50_000
 class _Bucket:
     tokens: float
     updated: float
+
+
+class Limiter(Protocol):
+    """What the request path needs: a wait in seconds, 0 when the request may go."""
+
+    async def acquire(self, key: str, cost: float = 1.0) -> float: ...
 
 
 class RateLimiter:
@@ -26,6 +33,10 @@ class RateLimiter:
         self.burst = burst
         self._clock = clock
         self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
+
+    async def acquire(self, key: str, cost: float = 1.0) -> float:
+        """``take`` for the request path (the Redis limiter, shared by replicas, is async)."""
+        return self.take(key, cost)
 
     def take(self, key: str, cost: float = 1.0) -> float:
         """0 if allowed (and counted), else the seconds until it would be."""

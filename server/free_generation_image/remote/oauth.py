@@ -26,7 +26,7 @@ from mcp.server.auth.provider import (
 from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
 from pydantic import AnyUrl
 
-from free_generation_image.remote.db import CodeRow, Database, GrantRow, TokenRow
+from free_generation_image.remote.db import CodeRow, GrantRow, OAuthStore, TokenRow
 from free_generation_image.remote.identity import UserAccess
 from free_generation_image.remote.secrets import Keyring, digest, new_token
 
@@ -78,11 +78,11 @@ def redirect_problem(uri: str) -> str | None:
 
 
 class OAuthProvider:
-    """``OAuthAuthorizationServerProvider`` over :class:`Database`; also the verifier of our tokens."""
+    """``OAuthAuthorizationServerProvider`` over an :class:`OAuthStore`; also the verifier of our tokens."""
 
     def __init__(
         self,
-        db: Database,
+        db: OAuthStore,
         keyring: Keyring,
         *,
         issuer: str,

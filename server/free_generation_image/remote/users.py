@@ -15,21 +15,25 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.to_thread
 import httpx2
 from anyio.abc import TaskGroup
 
+from free_generation_image import mediatypes
 from free_generation_image.config import Settings
-from free_generation_image.errors import InvalidInput
+from free_generation_image.errors import FGIError, InvalidInput
 from free_generation_image.jobs import ProgressFn
-from free_generation_image.models import UploadResult
+from free_generation_image.models import MediaFile, StatusResult, UploadResult
 from free_generation_image.nemo.transport import is_http_url
 from free_generation_image.remote.identity import UserAccess
 from free_generation_image.remote.secrets import Keyring
 from free_generation_image.service import Service
+
+if TYPE_CHECKING:
+    from free_generation_image.redisstore import RedisHub
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +55,38 @@ class RemoteService(Service):
                 argument="source",
             )
         return await super().upload(sources, wait_seconds=wait_seconds, on_progress=on_progress)
+
+    async def status(
+        self, job_id: str | None = None, *, wait_seconds: float = 0.0, on_progress: ProgressFn | None = None
+    ) -> StatusResult:
+        """With a shared store a job may have been saved by another replica: fetch its files here, so
+        the resource links in this answer resolve on this replica too."""
+        result = await super().status(job_id, wait_seconds=wait_seconds, on_progress=on_progress)
+        if self.shared is not None and job_id:
+            with anyio.move_on_after(self.call_seconds):
+                await self._fetch_files(result)
+        return result
+
+    async def _fetch_files(self, result: StatusResult) -> None:
+        here = self.settings.output_dir
+        if result.generate is not None:
+            result.generate.media = [await self._local(f, here) for f in result.generate.media]
+        if result.export is not None and result.export.file is not None:
+            result.export.file = await self._local(result.export.file, here)
+
+    async def _local(self, media: MediaFile, here: Path) -> MediaFile:
+        name = Path(media.path).name
+        if not media.url or await anyio.to_thread.run_sync((here / name).exists):
+            return media
+        try:
+            video = media.kind in mediatypes.VIDEO_KINDS
+            kinds = mediatypes.VIDEO_KINDS if video else mediatypes.IMAGE_KINDS
+            meta = {"source_url": media.url}
+            fetched = await self.media.save(media.url, Path(name).stem, kinds, here, meta)
+        except (FGIError, OSError, httpx2.HTTPError) as err:
+            log.info("could not fetch a file saved by another replica: %s", type(err).__name__)
+            return media
+        return fetched
 
 
 def user_settings(base: Settings, root: Path, folder: str, nemo_token: str) -> Settings:
@@ -85,6 +121,7 @@ class _Slot:
 
     key: str
     settings: Settings
+    folder: str
     ready: anyio.Event = field(default_factory=anyio.Event)
     closing: anyio.Event = field(default_factory=anyio.Event)
     closed: anyio.Event = field(default_factory=anyio.Event)
@@ -109,7 +146,9 @@ class UserPool:
         idle_seconds: float = 900.0,
         max_file_bytes: int = 200 * 1024 * 1024,
         factory: ServiceFactory = RemoteService,
+        hub: RedisHub | None = None,
     ) -> None:
+        self.hub = hub
         self.base = base
         self.root = root
         self.keyring = keyring
@@ -184,7 +223,7 @@ class UserPool:
             raise RuntimeError("UserPool is not running")
         self._evict_for_room()
         folder = self.keyring.directory_for(key)
-        slot = _Slot(key, user_settings(self.base, self.root, folder, user.nemo_token))
+        slot = _Slot(key, user_settings(self.base, self.root, folder, user.nemo_token), folder)
         self._slots[key] = slot
         self._tg.start_soon(self._own, slot, name=f"user-{folder[:8]}")
         return slot
@@ -192,7 +231,10 @@ class UserPool:
     async def _own(self, slot: _Slot) -> None:
         """The task that opens, holds and closes one user's Service."""
         try:
-            async with self.factory(slot.settings, http=self.http) as service:
+            extra: dict[str, Any] = {}
+            if self.hub is not None:  # the user's jobs, project and locks live where every replica sees them
+                extra["shared"] = self.hub.for_user(slot.folder, slot.settings.api_url)
+            async with self.factory(slot.settings, http=self.http, **extra) as service:
                 slot.service = service
                 with contextlib.suppress(Exception):  # a broken job log must not lock the user out
                     await service.reconcile()
