@@ -5,18 +5,12 @@ stdout is the protocol here: nothing in this module (or below it) prints; logs g
 
 from __future__ import annotations
 
-import base64
-import heapq
 import logging
-import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar, cast
 
-import anyio.to_thread
-from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import (
     AcceptedElicitation,
     Context,
@@ -26,29 +20,21 @@ from mcp.server.mcpserver import (
     Resolve,
 )
 from mcp.server.mcpserver.exceptions import (
-    ResourceError,
-    ResourceNotFoundError,
     ToolError,
     UnexpectedToolError,
 )
 from mcp.types import (
     CallToolResult,
-    ContentBlock,
-    ImageContent,
     InputRequiredResult,
-    Resource,
-    ResourceLink,
-    TextContent,
     ToolAnnotations,
 )
 from mcp.types import Tool as MCPTool
 from pydantic import BaseModel, Field, ValidationError
 
-from free_generation_image import mediatypes, naming, previews
 from free_generation_image.config import Settings
-from free_generation_image.engine import local_error
 from free_generation_image.errors import FGIError
-from free_generation_image.jobs import Progress, ProgressFn
+from free_generation_image.mcp_resources import install_output_resources
+from free_generation_image.mcp_results import progress_of, run_call, tool_result
 from free_generation_image.mcp_schema import argument_error, compact_tools
 from free_generation_image.models import (
     CancelResult,
@@ -56,7 +42,6 @@ from free_generation_image.models import (
     CreditsInfo,
     ExportResult,
     GenerateResult,
-    MediaFile,
     StatusResult,
     UploadResult,
 )
@@ -67,13 +52,6 @@ from free_generation_image.studio import Studio, tool_meta
 
 log = logging.getLogger(__name__)
 
-# Suffix -> MIME type of the files the output dir holds: the product's one media table (a JPEG is saved as
-# .jpg), plus the JSON sidecars among the resources.
-MEDIA_TYPES = {ext: mime for ext, mime in mediatypes.MIME_TYPES.items() if ext != "jpeg"}
-RESOURCE_TYPES = mediatypes.MIME_TYPES | {"json": "application/json"}
-RECENT_FILES = 50  # resources/list shows this many newest saved files; older ones stay readable by URI
-# One resource read is one JSON-RPC message (base64 adds a third): beyond this, point at the file instead.
-MAX_RESOURCE_BYTES = 25 * 2**20
 DEFAULT_WAIT = 50.0
 MAX_TOOL_WAIT = 55.0  # hosts cut calls at ~60 s and none extends on progress (mcp-notes §6)
 
@@ -139,68 +117,8 @@ def _service(ctx: Context) -> Service:
     return service
 
 
-def _progress(ctx: Context) -> ProgressFn:
-    """Forward job progress as MCP progress notifications (monotonic, as the spec requires)."""
-    last = 0.0
-
-    async def report(progress: Progress) -> None:
-        nonlocal last
-        value = progress.percent if progress.percent is not None else progress.elapsed
-        last = max(value, last + 0.01)
-        total = 100.0 if progress.percent is not None else None
-        await ctx.report_progress(last, total, progress.message)
-
-    return report
-
-
 def _wait(seconds: float) -> float:
     return max(0.0, min(seconds, MAX_TOOL_WAIT))
-
-
-async def _call(fn: Callable[[], Awaitable[Model]]) -> Model:
-    """Run a service call; every error becomes a tool error with a message and what to do next."""
-    try:
-        return await fn()
-    except FGIError as err:
-        raise ToolError(err.user_text()) from err
-    except OSError as err:  # local state (config or output folder) is never a reason to stop serving
-        raise ToolError(local_error(err).user_text()) from err
-    except Exception as err:
-        log.exception("tool call failed unexpectedly")
-        raise ToolError(
-            f"Unexpected error ({type(err).__name__}). This is a bug; the server keeps running. "
-            "Please report it with the server log."
-        ) from err
-
-
-async def _media_blocks(media: list[MediaFile]) -> list[ContentBlock]:
-    blocks: list[ContentBlock] = []
-    for item in media:
-        # Decoding an image or a video frame is CPU work: keep it off the event loop.
-        preview = await anyio.to_thread.run_sync(previews.try_preview, Path(item.path))
-        if isinstance(preview, previews.Preview):
-            blocks.append(
-                ImageContent(data=base64.b64encode(preview.data).decode(), mime_type=preview.mime_type)
-            )
-        elif preview is not None:  # say why there is no preview (e.g. PyAV missing) and how to fix it
-            blocks.append(TextContent(text=preview.reason))
-        if item.resource_uri:
-            blocks.append(
-                ResourceLink(
-                    uri=item.resource_uri,
-                    name=Path(item.path).name,
-                    mime_type=item.mime_type,
-                    size=item.size,
-                    description=f"Saved at {item.path}",
-                )
-            )
-    return blocks
-
-
-async def _result(model: BaseModel, text: str, media: list[MediaFile] | None = None) -> CallToolResult:
-    content: list[ContentBlock] = [TextContent(text=text)]
-    content += await _media_blocks(media or [])
-    return CallToolResult(content=content, structured_content=model.model_dump(mode="json"))
 
 
 class SpendConfirmation(BaseModel):
@@ -326,7 +244,7 @@ def build_server(
                 "Not sent: the user chose not to spend credits on this generation. Nothing was charged."
             )
         service = _service(ctx)
-        result = await _call(
+        result = await run_call(
             lambda: service.generate(
                 prompt,
                 kind=kind,
@@ -334,10 +252,10 @@ def build_server(
                 duration_s=duration_s,
                 new_project=new_project,
                 wait_seconds=_wait(wait_seconds),
-                on_progress=_progress(ctx),
+                on_progress=progress_of(ctx),
             )
         )
-        return await _result(result, result.text(), result.media)
+        return await tool_result(result, result.text(), result.media)
 
     @mcp.tool(
         title="Upload reference media",
@@ -360,12 +278,12 @@ def build_server(
         """Add the user's own images, clips or audio to the current project (free), so the next `generate`
         can build on them. URLs are handed to the backend, not downloaded here."""
         sources = [source] if isinstance(source, str) else list(source)
-        result = await _call(
+        result = await run_call(
             lambda: _service(ctx).upload(
-                sources, wait_seconds=_wait(wait_seconds), on_progress=_progress(ctx)
+                sources, wait_seconds=_wait(wait_seconds), on_progress=progress_of(ctx)
             )
         )
-        return await _result(result, result.text())
+        return await tool_result(result, result.text())
 
     @mcp.tool(
         title="Check credits",
@@ -373,8 +291,8 @@ def build_server(
     )
     async def credits(ctx: Context) -> Annotated[CallToolResult, CreditsInfo]:
         """Show the credit balance: available, frozen (reserved by running work) and total. Free."""
-        result = await _call(lambda: _service(ctx).credits())
-        return await _result(result, result.text())
+        result = await run_call(lambda: _service(ctx).credits())
+        return await tool_result(result, result.text())
 
     @mcp.tool(
         title="Project and job status",
@@ -393,10 +311,12 @@ def build_server(
         """Without job_id: the project's timeline, whether it can be exported, and recent/running jobs (also
         from before a restart). With job_id: wait up to wait_seconds and return that job's result (files
         included). Free; call it as often as needed."""
-        result = await _call(
-            lambda: _service(ctx).status(job_id, wait_seconds=_wait(wait_seconds), on_progress=_progress(ctx))
+        result = await run_call(
+            lambda: _service(ctx).status(
+                job_id, wait_seconds=_wait(wait_seconds), on_progress=progress_of(ctx)
+            )
         )
-        return await _result(result, result.text(), result.saved_files())
+        return await tool_result(result, result.text(), result.saved_files())
 
     @mcp.tool(
         title="Export video or still",
@@ -415,10 +335,12 @@ def build_server(
         """Render the whole project timeline into one file (an MP4 video or a PNG still) and save it
         locally. FREE: no credits. Renders take about 30 s; if one is not done within wait_seconds you
         get a job_id for `status`. Exporting the same unchanged timeline again returns the same file."""
-        result = await _call(
-            lambda: _service(ctx).export(format, wait_seconds=_wait(wait_seconds), on_progress=_progress(ctx))
+        result = await run_call(
+            lambda: _service(ctx).export(
+                format, wait_seconds=_wait(wait_seconds), on_progress=progress_of(ctx)
+            )
         )
-        return await _result(result, result.text(), [result.file] if result.file else [])
+        return await tool_result(result, result.text(), [result.file] if result.file else [])
 
     @mcp.tool(
         title="Cancel a job",
@@ -430,8 +352,8 @@ def build_server(
     ) -> Annotated[CallToolResult, CancelResult]:
         """Stop waiting on a job; a pending render is cancelled on the backend. A generation already sent may
         still finish (and be charged) on the backend."""
-        result = await _call(lambda: _service(ctx).cancel(job_id))
-        return await _result(result, result.text())
+        result = await run_call(lambda: _service(ctx).cancel(job_id))
+        return await tool_result(result, result.text())
 
     @mcp.tool(
         title="Chat (routes free text)",
@@ -455,91 +377,16 @@ def build_server(
         """Route the user's free text to one operation: export/导出, credits/积分, status/状态,
         upload/上传 (with a path or URL), cancel <job_id>; anything else is a generation (SPENDS CREDITS).
         Prefer the specific tools when the intent is clear."""
-        result = await _call(
-            lambda: _service(ctx).chat(message, wait_seconds=_wait(wait_seconds), on_progress=_progress(ctx))
+        result = await run_call(
+            lambda: _service(ctx).chat(
+                message, wait_seconds=_wait(wait_seconds), on_progress=progress_of(ctx)
+            )
         )
-        return await _result(result, result.text(), result.saved_files())
+        return await tool_result(result, result.text(), result.saved_files())
 
-    def _register_resource(ext: str, mime: str) -> None:
-        @mcp.resource(
-            naming.RESOURCE_PREFIX + "{name}." + ext,
-            name=f"output-{ext}",
-            mime_type=mime,
-            description=f"A .{ext} file saved in the output folder",
-        )
-        async def read_output(name: str, ctx: Context) -> bytes:
-            output_dir = _service(ctx).settings.output_dir
-            return await anyio.to_thread.run_sync(_read_output, output_dir, f"{name}.{ext}")
-
-    for ext, mime in RESOURCE_TYPES.items():
-        _register_resource(ext, mime)
-
-    async def list_recent_files(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
-        """resources/list: the SDK's static list plus the newest saved files (templates cover the rest)."""
-        result = await call_next(ctx)
-        if ctx.method != "resources/list" or not isinstance(result, dict) or (ctx.params or {}).get("cursor"):
-            return result
-        output_dir = _service(Context(request_context=ctx, mcp_server=mcp)).settings.output_dir
-        recent = await anyio.to_thread.run_sync(_recent_files, output_dir)
-        listed = [r.model_dump(mode="json", by_alias=True, exclude_none=True) for r in recent]
-        return {**result, "resources": [*result.get("resources", []), *listed]}
-
-    mcp.middleware.append(list_recent_files)
+    install_output_resources(mcp, _service)
     studio.install(mcp)
     return mcp
-
-
-def _read_output(output_dir: Path, name: str) -> bytes:
-    """Bytes of a file directly inside the output dir, up to MAX_RESOURCE_BYTES; anything else is refused."""
-    path = output_dir / name
-    if (
-        "/" in name
-        or "\\" in name
-        or name.startswith(".")  # partial downloads in progress
-        or not naming.is_inside(output_dir, path)
-        or not path.is_file()
-    ):
-        raise ResourceNotFoundError(f"No such output file: {name}")
-    with path.open("rb") as stream:
-        data = stream.read(MAX_RESOURCE_BYTES + 1)
-    if len(data) > MAX_RESOURCE_BYTES:
-        size = max(len(data), path.stat().st_size)
-        raise ResourceError(
-            f"{name} is {size / 2**20:.0f} MB, too large to send in one message (the limit is "
-            f"{MAX_RESOURCE_BYTES / 2**20:.0f} MB); open it from {path} instead."
-        )
-    return data
-
-
-def _recent_files(output_dir: Path, limit: int = RECENT_FILES) -> list[Resource]:
-    """The newest saved media files directly in the output dir, newest first (blocking)."""
-    found: list[tuple[float, str, int]] = []
-    try:
-        with os.scandir(output_dir) as entries:
-            for entry in entries:
-                suffix = entry.name.rpartition(".")[2]
-                hidden = entry.name.startswith(".")  # partial downloads in progress
-                if hidden or suffix not in MEDIA_TYPES or not entry.is_file(follow_symlinks=False):
-                    continue
-                stat = entry.stat(follow_symlinks=False)
-                found.append((stat.st_mtime, entry.name, stat.st_size))
-    except OSError as err:  # no output yet, or unreadable: nothing to list
-        log.debug("output dir not listed: %s", err)
-        return []
-    resources: list[Resource] = []
-    for _, name, size in heapq.nlargest(limit, found):
-        uri = naming.resource_uri_for(output_dir, output_dir / name)
-        if uri is not None:
-            resources.append(
-                Resource(
-                    uri=uri,
-                    name=name,
-                    mime_type=MEDIA_TYPES[name.rpartition(".")[2]],
-                    size=size,
-                    description=f"Saved at {output_dir / name}",
-                )
-            )
-    return resources
 
 
 def serve(settings: Settings | None = None) -> None:

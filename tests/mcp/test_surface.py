@@ -13,7 +13,7 @@ from mcp import Client, MCPError
 from mcp.server.mcpserver import MCPServer
 from mcp.types import BlobResourceContents, TextContent
 
-from free_generation_image import mcp_server
+from free_generation_image import mcp_resources
 from free_generation_image.config import Settings
 from free_generation_image.sandbox import Sandbox
 
@@ -127,7 +127,7 @@ async def test_resources_list_shows_the_newest_saved_files_each_readable(
         resources = [
             r for r in (await client.list_resources()).resources if str(r.uri).startswith("fgi://output/")
         ]
-        assert [r.name for r in resources] == [p.name for p in reversed(made[-mcp_server.RECENT_FILES :])]
+        assert [r.name for r in resources] == [p.name for p in reversed(made[-mcp_resources.RECENT_FILES :])]
         types = {r.name.rpartition(".")[2]: r.mime_type for r in resources}
         assert types["mkv"] == "video/x-matroska" and types["avi"] == "video/x-msvideo"
         assert types["mp3"] == "audio/mpeg" and types["jpg"] == "image/jpeg" and types["m4a"] == "audio/mp4"
@@ -176,7 +176,7 @@ async def test_reads_outside_the_output_dir_are_refused(
 async def test_a_file_too_large_for_one_message_is_named_not_sent(
     server: MCPServer, settings: Settings, mode: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(mcp_server, "MAX_RESOURCE_BYTES", 2**20)
+    monkeypatch.setattr(mcp_resources, "MAX_RESOURCE_BYTES", 2**20)
     big = settings.output_dir / "export.mp4"
     big.parent.mkdir(parents=True)
     big.write_bytes(b"\0" * (2**20 + 1))
@@ -192,13 +192,13 @@ async def test_resource_reads_run_off_the_event_loop(
 ) -> None:
     loop_thread = threading.get_ident()
     seen: list[int] = []
-    read = mcp_server._read_output
+    read = mcp_resources._read_output
 
     def spy(output_dir: Path, name: str) -> bytes:
         seen.append(threading.get_ident())
         return read(output_dir, name)
 
-    monkeypatch.setattr(mcp_server, "_read_output", spy)
+    monkeypatch.setattr(mcp_resources, "_read_output", spy)
     _make_files(settings.output_dir, 1)
     async with Client(server, mode="auto") as client:
         listed = [
