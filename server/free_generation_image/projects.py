@@ -3,6 +3,7 @@ into production and a restart continues where the user left off."""
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import asdict, dataclass
@@ -39,6 +40,18 @@ class SavedProject:
             task_id=self.task_id, session_id=self.session_id, link=self.link, language=self.language
         )
 
+    @classmethod
+    def parse(cls, entry: Any) -> SavedProject | None:
+        """A saved project from its stored form (a dict, or its JSON text); None when it is not one."""
+        try:
+            if isinstance(entry, str | bytes):
+                entry = json.loads(entry)
+            if not isinstance(entry, dict):
+                return None
+            return cls(**{k: entry[k] for k in cls.__dataclass_fields__ if k in entry})
+        except (ValueError, TypeError):
+            return None
+
     @property
     def link_fresh(self) -> bool:
         return bool(self.link) and time.time() - self.link_at < LINK_TTL
@@ -61,13 +74,7 @@ class ProjectStore:
 
     def load(self) -> SavedProject | None:
         raw = self._store.read_json(_FILE)
-        entry: Any = raw.get(self._api_url) if isinstance(raw, dict) else None
-        if not isinstance(entry, dict):
-            return None
-        try:
-            return SavedProject(**{k: entry[k] for k in SavedProject.__dataclass_fields__ if k in entry})
-        except TypeError:
-            return None
+        return SavedProject.parse(raw.get(self._api_url) if isinstance(raw, dict) else None)
 
     def save(self, project: SavedProject) -> None:
         raw = self._store.read_json(_FILE)

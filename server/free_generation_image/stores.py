@@ -1,8 +1,9 @@
 """The seam between the service and what replicas share: jobs, the project pointer, locks.
 
-Embedded (the default): files under the config dir, OS file locks, a pid check for liveness — one
-machine. Shared (``FGI_REDIS_URL``, remote mode): the same interfaces on Redis, with leases for
-liveness, so any replica can answer for any job and adopt one whose owner died.
+Embedded: files under the config dir (stdio), or one SQLite file for every user of a remote server
+(``sqlitestore.py``); OS file locks and a pid check for liveness — one machine. Shared (``FGI_REDIS_URL``,
+remote mode): the same interfaces on Redis, with leases for liveness, so any replica can answer for any
+job and adopt one whose owner died.
 """
 
 from __future__ import annotations
@@ -48,4 +49,12 @@ class SharedStores:
     locks: Locks
 
 
-__all__ = ["JobStore", "SharedStores"]
+class StoreHub(Protocol):
+    """Where a server keeps every user's share: SQLite (one machine) or Redis (replicas)."""
+
+    def for_user(self, folder: str, api_url: str) -> SharedStores: ...
+    def ping(self) -> bool: ...
+    def close(self) -> None: ...
+
+
+__all__ = ["JobStore", "SharedStores", "StoreHub"]

@@ -201,7 +201,7 @@ def replicas(sandbox: Sandbox, redis_server: RedisServer, tmp_path: Path) -> Ite
 
 @dataclass
 class StoreSetup:
-    """Job registries on one kind of store: ``files`` (the embedded default) or ``redis``."""
+    """Job registries on one kind of store: ``files`` (stdio), ``sqlite`` (the remote default), ``redis``."""
 
     kind: str
     root: Path
@@ -216,10 +216,19 @@ class StoreSetup:
         return JobRegistry(store, api, log=hub.for_user(user, api).jobs)
 
 
-@pytest.fixture(params=["files", "redis"])
+@pytest.fixture(params=["files", "sqlite", "redis"])
 def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreSetup]:
     if request.param == "files":
         yield StoreSetup("files", tmp_path / "cfg")
+        return
+    if request.param == "sqlite":
+        from free_generation_image.sqlitestore import SqliteHub
+
+        embedded = SqliteHub(tmp_path / "state.db", tmp_path / "locks")
+        try:
+            yield StoreSetup("sqlite", tmp_path / "cfg", embedded)
+        finally:
+            embedded.close()
         return
     from free_generation_image.redisstore import RedisHub
 

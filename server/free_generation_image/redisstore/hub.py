@@ -11,7 +11,7 @@ import json
 import logging
 from collections.abc import Iterator
 from dataclasses import asdict
-from typing import Any, NoReturn
+from typing import NoReturn
 
 from free_generation_image.errors import FGIError
 from free_generation_image.projects import SavedProject
@@ -78,13 +78,7 @@ class RedisProjects:
     def load(self) -> SavedProject | None:
         with guarded():
             raw = self._client.get(self._key)
-        if not isinstance(raw, bytes):
-            return None
-        try:
-            entry: Any = json.loads(raw)
-            return SavedProject(**{k: entry[k] for k in SavedProject.__dataclass_fields__ if k in entry})
-        except (ValueError, TypeError, KeyError):
-            return None
+        return SavedProject.parse(raw) if isinstance(raw, bytes) else None
 
     def save(self, project: SavedProject) -> None:
         with guarded():

@@ -51,6 +51,8 @@ from free_generation_image.remote.users import RemoteService, ServiceFactory, Us
 from free_generation_image.remote.wording import remote_wording
 from free_generation_image.service import Service
 from free_generation_image.skillmeta import SKILL
+from free_generation_image.sqlitestore import SqliteHub
+from free_generation_image.stores import StoreHub
 
 log = logging.getLogger(__name__)
 
@@ -210,11 +212,14 @@ def build_app(
         access_ttl=config.access_token_ttl,
         refresh_ttl=config.refresh_token_ttl,
     )
-    hub = None
+    # Every user's jobs and project pointer: Redis when replicas share them, else one SQLite file (WAL).
+    hub: StoreHub
     if config.redis_url:
         from free_generation_image.redisstore import RedisHub
 
         hub = RedisHub(config.redis_url, lease_seconds=config.lease_seconds)
+    else:
+        hub = SqliteHub(config.state_dir / "state.db", config.state_dir / "locks")
     pool = UserPool(
         config.base,
         config.state_dir,
@@ -250,12 +255,11 @@ def build_app(
 
     async def healthz(request: Request) -> Response:
         body: dict[str, Any] = {"status": "ok", "version": SKILL.version, **pool.stats()}
-        if hub is not None:
-            import anyio.to_thread
+        import anyio.to_thread
 
-            body["store"] = "ok" if await anyio.to_thread.run_sync(hub.ping) else "unreachable"
-            if body["store"] != "ok":
-                return JSONResponse({**body, "status": "degraded"}, status_code=503)
+        body["store"] = "ok" if await anyio.to_thread.run_sync(hub.ping) else "unreachable"
+        if body["store"] != "ok":
+            return JSONResponse({**body, "status": "degraded"}, status_code=503)
         return JSONResponse(body)
 
     async def server_card(request: Request) -> Response:
@@ -305,8 +309,7 @@ def build_app(
             if http is None:
                 await shared_http.aclose()
             db.close()
-            if hub is not None:
-                hub.close()
+            hub.close()
 
     return Starlette(
         routes=routes,

@@ -33,7 +33,7 @@ from free_generation_image.remote.secrets import Keyring
 from free_generation_image.service import Service
 
 if TYPE_CHECKING:
-    from free_generation_image.redisstore import RedisHub
+    from free_generation_image.stores import StoreHub
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +146,7 @@ class UserPool:
         idle_seconds: float = 900.0,
         max_file_bytes: int = 200 * 1024 * 1024,
         factory: ServiceFactory = RemoteService,
-        hub: RedisHub | None = None,
+        hub: StoreHub | None = None,
     ) -> None:
         self.hub = hub
         self.base = base
