@@ -26,6 +26,7 @@ async def test_jobs_are_persisted_one_file_each_and_listed_newest_first(tmp_path
     second = jobs.create("export", session_id="1", params={"fmt": "mp4"})
     second.record.created_at += 1
     second.save()
+    jobs.log.flush()  # saves are written by the writer thread: wait for it before listing the folder
     files = sorted(p.name for p in (tmp_path / "cfg" / "jobs").iterdir())
     assert files == sorted([f"{first.id}.json", f"{second.id}.json"])
     assert [r.id for r in jobs.records()] == [second.id, first.id]
