@@ -230,6 +230,16 @@ def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreSetu
         finally:
             embedded.close()
         return
+    yield from _redis_setup(request, tmp_path)
+
+
+@pytest.fixture
+def redis_stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreSetup]:
+    """Redis only: what leases do (one machine's stores have none; the pid check decides there)."""
+    yield from _redis_setup(request, tmp_path)
+
+
+def _redis_setup(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreSetup]:
     from free_generation_image.redisstore import RedisHub
 
     server: RedisServer = request.getfixturevalue("redis_server")

@@ -47,30 +47,28 @@ async def test_a_running_job_belongs_to_its_owner_until_it_closes(stores: StoreS
     assert record is not None and record.status == "succeeded" and record.owner == other.owner
 
 
-async def test_only_one_replica_adopts_an_orphan(stores: StoreSetup) -> None:
-    if stores.kind != "redis":
-        pytest.skip(f"{stores.kind}: one machine, the pid check decides; there is no lease to race for")
-    owner = stores.registry()
+async def test_only_one_replica_adopts_an_orphan(redis_stores: StoreSetup) -> None:
+    owner = redis_stores.registry()
     job, _ = await owner.create_or_join("export", dedupe_key="e", window=600, session_id="s")
     await anyio.to_thread.run_sync(owner.close)
-    rivals = [stores.registry() for _ in range(3)]
+    rivals = [redis_stores.registry() for _ in range(3)]
     wins = [await anyio.to_thread.run_sync(r.claim, job.record) for r in rivals]
     assert wins.count(True) == 1
 
 
-async def test_a_dead_owner_stops_renewing_and_its_job_is_orphaned(stores: StoreSetup) -> None:
-    if stores.kind != "redis":
-        pytest.skip(f"{stores.kind}: a dead process is seen by its pid (tests/test_jobs.py)")
+async def test_a_dead_owner_stops_renewing_and_its_job_is_orphaned(redis_stores: StoreSetup) -> None:
     from free_generation_image.redisstore import RedisHub
 
-    owner = stores.registry()
+    owner = redis_stores.registry()
     job, _ = await owner.create_or_join("generate", dedupe_key="g", window=600, session_id="s")
-    elsewhere = RedisHub(stores.url, lease_seconds=1.0)  # another replica: its own connection and leases
+    elsewhere = RedisHub(
+        redis_stores.url, lease_seconds=1.0
+    )  # another replica: its own connection and leases
     try:
-        other = stores.registry(hub=elsewhere)
+        other = redis_stores.registry(hub=elsewhere)
         await anyio.sleep(1.5)  # longer than the lease: the owner renewed it meanwhile
         assert await anyio.to_thread.run_sync(other.running_elsewhere, job.record)
-        stores.hub.leases.stop()  # what SIGKILL does to the renewing thread
+        redis_stores.hub.leases.stop()  # what SIGKILL does to the renewing thread
         deadline = time.monotonic() + 5
         while await anyio.to_thread.run_sync(lambda: list(other.orphans())) == []:
             assert time.monotonic() < deadline, "the lease never expired"
@@ -89,12 +87,10 @@ async def test_users_and_api_urls_are_isolated(stores: StoreSetup) -> None:
         assert not joined and twin.id != job.id
 
 
-async def test_a_job_whose_lease_went_elsewhere_stops_and_records_nothing(stores: StoreSetup) -> None:
-    if stores.kind != "redis":
-        pytest.skip(f"{stores.kind}: no leases")
+async def test_a_job_whose_lease_went_elsewhere_stops_and_records_nothing(redis_stores: StoreSetup) -> None:
     from free_generation_image.engine import Engine
 
-    jobs = stores.registry()
+    jobs = redis_stores.registry()
     engine = Engine(jobs)
     job, _ = await jobs.create_or_join("export", dedupe_key="e", window=600, session_id="s")
     ran = anyio.Event()
@@ -108,9 +104,9 @@ async def test_a_job_whose_lease_went_elsewhere_stops_and_records_nothing(stores
         engine.spawn(job, body)
         await ran.wait()
         # Redis was away longer than the lease and another replica adopted the job meanwhile.
-        lease = next(k for k in stores.hub.client.keys("fgi:u:u1:lease:*"))
-        stores.hub.client.set(lease, "another-replica")
-        await anyio.to_thread.run_sync(stores.hub.leases.renew_now)
+        lease = next(k for k in redis_stores.hub.client.keys("fgi:u:u1:lease:*"))
+        redis_stores.hub.client.set(lease, "another-replica")
+        await anyio.to_thread.run_sync(redis_stores.hub.leases.renew_now)
         with anyio.fail_after(5):
             while jobs.live(job.id) is not None:  # noqa: ASYNC110 - set from the lease thread
                 await anyio.sleep(0.01)
