@@ -267,6 +267,9 @@ async def measure(bench: Bench) -> list[Figure]:
             await call(client, "status")  # connection, imports and page cache warmed;
             await download()  # ... the download's length sets the other phases'
             seconds = max(MIN_PHASE, time.perf_counter() - warm)
+            # The figures measured before this one (in the same process) leave a large heap behind: collect
+            # it now, or a full collection of *their* objects lands in our window and is charged to us.
+            gc.collect()
             for run in range(bench.scale.lag_runs):
                 for phase in PHASES if run % 2 == 0 else tuple(reversed(PHASES)):
                     results.append(await run_phase(phase, client, download, seconds))

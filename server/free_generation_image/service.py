@@ -169,8 +169,10 @@ class Service:
             # ran out are adopted without waiting for a call about them.
             while True:
                 await anyio.sleep(ADOPT_SECONDS)
-                with contextlib.suppress(FGIError):
+                try:
                     await self.engine.reconcile()
+                except Exception as err:  # a store that is away (or busy) now: the next round tries again
+                    log.info("adoption round skipped: %s", type(err).__name__)
 
     def set_client_name(self, name: str | None) -> None:
         """The MCP client's name, for attribution when nothing more specific is known."""

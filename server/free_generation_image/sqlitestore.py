@@ -17,6 +17,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from free_generation_image import liveness
+from free_generation_image.errors import FGIError
 from free_generation_image.joblog import KEEP_SECONDS, JobRecord, SnapshotWriter, encode, parse_record
 from free_generation_image.locks import LockBox
 from free_generation_image.projects import SavedProject
@@ -35,6 +36,10 @@ CREATE TABLE IF NOT EXISTS changes (user TEXT PRIMARY KEY, counter INTEGER NOT N
 CREATE TABLE IF NOT EXISTS projects (user TEXT NOT NULL, api_url TEXT NOT NULL, data TEXT NOT NULL,
     PRIMARY KEY (user, api_url));
 """
+
+
+class StateUnavailable(FGIError):
+    """The embedded state database was busy past its timeout, or unreadable."""
 
 
 class SqliteHub:
@@ -57,14 +62,20 @@ class SqliteHub:
     @contextlib.contextmanager
     def transaction(self, *, write: bool = False) -> Iterator[sqlite3.Connection]:
         with self._guard:
-            # IMMEDIATE takes the write lock up front: check-then-insert stays atomic across processes.
-            self._conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+                # IMMEDIATE takes the write lock up front: check-then-insert stays atomic across processes.
+                self._conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                try:
+                    yield self._conn
+                except BaseException:
+                    self._conn.execute("ROLLBACK")
+                    raise
+                self._conn.execute("COMMIT")
+            except sqlite3.Error as err:
+                raise StateUnavailable(
+                    f"The server's state database could not be used ({type(err).__name__}).",
+                    hint="Nothing new was sent. Try again in a moment. (Operators: check FGI_STATE_DIR.)",
+                ) from err
 
     def for_user(self, folder: str, api_url: str) -> SharedStores:
         """A user's jobs, project pointer and locks; ``folder`` is their keyed hash (never the token)."""
@@ -78,7 +89,7 @@ class SqliteHub:
         try:
             with self.transaction() as db:
                 db.execute("SELECT 1").fetchone()
-        except sqlite3.Error:
+        except StateUnavailable:
             return False
         return True
 
@@ -246,4 +257,4 @@ class SqliteProjects:
             db.execute("DELETE FROM projects WHERE user = ? AND api_url = ?", self._key)
 
 
-__all__ = ["SqliteHub", "SqliteJobStore", "SqliteProjects"]
+__all__ = ["SqliteHub", "SqliteJobStore", "SqliteProjects", "StateUnavailable"]

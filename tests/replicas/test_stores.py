@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -114,3 +115,16 @@ async def test_a_job_whose_lease_went_elsewhere_stops_and_records_nothing(redis_
     record = await anyio.to_thread.run_sync(jobs.log.load, job.id)
     assert record is not None and record.status == "running"  # left to its new owner, not "cancelled"
     assert job.lost and job.cancel_scope is not None and job.cancel_scope.cancel_called
+
+
+def test_a_state_database_that_cannot_be_used_is_a_plain_error(tmp_path: Path) -> None:
+    from free_generation_image.sqlitestore import SqliteHub, StateUnavailable
+
+    hub = SqliteHub(tmp_path / "state.db", tmp_path / "locks")
+    jobs = hub.for_user("u1", "http://a").jobs
+    assert hub.ping() and jobs.recent() == []
+    hub.close()  # what a vanished or corrupt file looks like to the next query
+    with pytest.raises(StateUnavailable, match="state database") as info:
+        jobs.recent()
+    assert "FGI_STATE_DIR" in info.value.hint
+    assert hub.ping() is False
