@@ -160,7 +160,42 @@ def write_file(path: Path, data: bytes) -> None:
         log.warning("could not write the job log file %s: %s", path.name, err)
 
 
-class JobLog:
+class QueuedWrites:
+    """A job store whose snapshots are written by a ``SnapshotWriter`` thread, in order."""
+
+    _writer: SnapshotWriter
+
+    def save(self, record: JobRecord) -> None:
+        """Queue a snapshot of ``record`` for the writer thread (returns at once)."""
+        self._writer.put(record.id, encode(record))
+
+    def flush(self) -> None:
+        self._writer.flush()
+
+    def close(self) -> None:
+        """Write what is queued and stop the writer thread (blocking)."""
+        self._writer.stop()
+
+
+class OneMachine:
+    """Liveness on one machine: the pid check decides; there is no lease to claim, give back or lose."""
+
+    def owner_alive(self, record: JobRecord) -> bool:
+        """Whether the process that owns a running record still runs (a pid check on this machine)."""
+        return liveness.owner_alive(record.pid, record.owner)
+
+    def claim(self, record: JobRecord, owner: str) -> bool:
+        """Take over an orphan: the pid check already decided it is one, and nobody races for it."""
+        return True
+
+    def release(self, owner: str) -> None:
+        """Nothing to give back: a closed owner is dead to the pid check through ``liveness``."""
+
+    def on_lost(self, hook: Callable[[str], None]) -> None:
+        """No leases to lose: ``hook`` is never called."""
+
+
+class JobLog(QueuedWrites, OneMachine):
     """Records of recent jobs for one API URL, as the folder holds them (all processes' jobs)."""
 
     def __init__(self, store: Store, api_url: str, *, clock: Callable[[], float] = time.time) -> None:
@@ -250,20 +285,6 @@ class JobLog:
         """Changes whenever the job's record is rewritten (here: the file's mtime)."""
         return self.mtime(job_id)
 
-    def owner_alive(self, record: JobRecord) -> bool:
-        """Whether the process that owns a running record still runs (a pid check on this machine)."""
-        return liveness.owner_alive(record.pid, record.owner)
-
-    def claim(self, record: JobRecord, owner: str) -> bool:
-        """Take over an orphan; with files there is no lease to win (the pid check decided already)."""
-        return True
-
-    def release(self, owner: str) -> None:
-        """Nothing to give back: a closed owner is dead to the pid check through ``liveness``."""
-
-    def on_lost(self, hook: Callable[[str], None]) -> None:
-        """Files have no leases to lose: ``hook`` is never called."""
-
     def mtime(self, job_id: str) -> int | None:
         try:
             return (self.folder / f"{job_id}.json").stat().st_mtime_ns
@@ -283,21 +304,10 @@ class JobLog:
             return [r for r in self._mine if r.status == "running"]
 
     # ---------------------------------------------------------------- writing
-    def save(self, record: JobRecord) -> None:
-        """Queue a snapshot of ``record`` for the writer thread (returns at once)."""
-        self._writer.put(record.id, encode(record))
-
     def save_now(self, record: JobRecord) -> None:
         """Write ``record`` before returning (blocking: call from a worker thread)."""
         self._writer.drop(record.id)
         write_file(self.folder / f"{record.id}.json", encode(record))
-
-    def flush(self) -> None:
-        self._writer.flush()
-
-    def close(self) -> None:
-        """Write what is queued and stop the writer thread (blocking)."""
-        self._writer.stop()
 
     def create_or_join(
         self, make: Callable[[], JobRecord], find: Callable[[list[JobRecord]], JobRecord | None]
@@ -344,6 +354,8 @@ __all__ = [
     "JobLog",
     "JobRecord",
     "JobStatus",
+    "OneMachine",
+    "QueuedWrites",
     "SnapshotWriter",
     "encode",
     "parse_record",

@@ -16,9 +16,16 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from pathlib import Path
 
-from free_generation_image import liveness
 from free_generation_image.errors import FGIError
-from free_generation_image.joblog import KEEP_SECONDS, JobRecord, SnapshotWriter, encode, parse_record
+from free_generation_image.joblog import (
+    KEEP_SECONDS,
+    JobRecord,
+    OneMachine,
+    QueuedWrites,
+    SnapshotWriter,
+    encode,
+    parse_record,
+)
 from free_generation_image.locks import LockBox
 from free_generation_image.projects import SavedProject
 from free_generation_image.stores import SharedStores
@@ -98,7 +105,7 @@ class SqliteHub:
             self._conn.close()
 
 
-class SqliteJobStore:
+class SqliteJobStore(QueuedWrites, OneMachine):
     """One user's job log in the database; cached until the user's change counter moves."""
 
     def __init__(self, hub: SqliteHub, user: str, api_url: str) -> None:
@@ -147,20 +154,6 @@ class SqliteJobStore:
             ).fetchone()
         return int(row[0]) if row else None
 
-    # ---------------------------------------------------------------- liveness (one machine)
-    def owner_alive(self, record: JobRecord) -> bool:
-        return liveness.owner_alive(record.pid, record.owner)
-
-    def claim(self, record: JobRecord, owner: str) -> bool:
-        """One machine: the pid check already decided the job is an orphan; nobody else races for it."""
-        return True
-
-    def release(self, owner: str) -> None:
-        """Nothing to give back: a closed owner is dead to the pid check."""
-
-    def on_lost(self, hook: Callable[[str], None]) -> None:
-        """No leases to lose here: ``hook`` is never called."""
-
     # ---------------------------------------------------------------- writing
     def _upsert(self, db: sqlite3.Connection, record: JobRecord, data: bytes) -> None:
         db.execute(
@@ -189,10 +182,6 @@ class SqliteJobStore:
             with self._hub.transaction(write=True) as db:
                 self._upsert(db, record, data)
 
-    def save(self, record: JobRecord) -> None:
-        """Queue a snapshot of ``record`` for the writer thread (returns at once)."""
-        self._writer.put(record.id, encode(record))
-
     def save_now(self, record: JobRecord) -> None:
         self._writer.drop(record.id)
         with self._hub.transaction(write=True) as db:
@@ -214,12 +203,6 @@ class SqliteJobStore:
             record = make()
             self._upsert(db, record, encode(record))
             return record, False
-
-    def flush(self) -> None:
-        self._writer.flush()
-
-    def close(self) -> None:
-        self._writer.stop()
 
     def prune(self) -> int:
         """Delete this user's finished jobs older than a week. Returns how many."""

@@ -19,6 +19,7 @@ from free_generation_image.joblog import (
     CREATE_LOCK_SECONDS,
     KEEP_SECONDS,
     JobRecord,
+    QueuedWrites,
     SnapshotWriter,
     encode,
     parse_record,
@@ -33,7 +34,7 @@ ALIVE_FRESH = 1.0  # a lease check this recent is reused (status lists call it p
 RETRY_SECONDS = 1.0
 
 
-class RedisJobStore:
+class RedisJobStore(QueuedWrites):
     """What ``JobRegistry`` needs from a job log, shared by every replica (see ``stores.JobStore``)."""
 
     def __init__(self, client: redis.Redis, leases: Leases, prefix: str, api_url: str) -> None:
@@ -224,12 +225,6 @@ class RedisJobStore:
         self._owned[record.id] = record.owner
         self._leases.keep(self._lease(record.id), record.owner, self._on_lost(record.id))
         self._alive[record.id] = (True, time.monotonic())
-
-    def flush(self) -> None:
-        self._writer.flush()
-
-    def close(self) -> None:
-        self._writer.stop()
 
     def create_or_join(
         self, make: Callable[[], JobRecord], find: Callable[[list[JobRecord]], JobRecord | None]
