@@ -44,7 +44,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.types import CallToolResult
 
 from bench.processes import ROOT, child_env, server_process
-from bench.report import Figure, machine, machine_line, notes, results_document, text_table
+from bench.report import Figure, machine, publish
 from bench.request_overhead import paired
 from bench.stats import median, percentile, ratio
 from free_generation_image.mcp_server import build_server
@@ -442,22 +442,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     load_after = os.getloadavg()
     info = machine()
     figures = outcome.figures
-    print(text_table(figures))
-    for line in notes(figures):
-        print(f"  {line}")
-    print(f"machine: {machine_line(info, load_after)}; run took {seconds:.0f} s")
     results = args.results or (None if args.quick else HERE / "remote_results.json")
-    if results is not None:
-        document = results_document(
-            figures,
-            quick=args.quick,
-            seconds=seconds,
-            load_before=load_before,
-            load_after=load_after,
-            info=info,
-        )
-        results.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        print(f"results: {results}")
+    publish(
+        figures,
+        results,
+        quick=args.quick,
+        seconds=seconds,
+        load_before=load_before,
+        load_after=load_after,
+        info=info,
+    )
     return 1 if outcome.failures else 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import json
 import math
 import os
 import platform
@@ -155,6 +156,29 @@ def results_document(
         "seconds": round(seconds, 1),
         "figures": [_json_safe(asdict(f)) for f in figures],
     }
+
+
+def publish(
+    figures: Sequence[Figure],
+    results: Path | None,
+    *,
+    quick: bool,
+    seconds: float,
+    load_before: Sequence[float],
+    load_after: Sequence[float],
+    info: Mapping[str, Any],
+) -> None:
+    """Print the table, its notes and the machine line; write the results JSON when ``results`` is set."""
+    print(text_table(figures))
+    for line in notes(figures):
+        print(f"  {line}")
+    print(f"machine: {machine_line(info, load_after)}; run took {seconds:.0f} s")
+    if results is not None:
+        document = results_document(
+            figures, quick=quick, seconds=seconds, load_before=load_before, load_after=load_after, info=info
+        )
+        results.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        print(f"results: {results}")
 
 
 def _json_safe(value: Any) -> Any:

@@ -38,16 +38,7 @@ from bench import (
 )
 from bench.context import FULL, QUICK, Bench
 from bench.processes import server_process
-from bench.report import (
-    Figure,
-    machine,
-    machine_line,
-    notes,
-    readme_block,
-    replace_block,
-    results_document,
-    text_table,
-)
+from bench.report import Figure, machine, publish, readme_block, replace_block
 from free_generation_image.sandbox import SandboxControl
 
 HERE: Final = Path(__file__).resolve().parent
@@ -151,23 +142,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         figures = [replace(f, met=None) if not f.key.endswith("_failed") else f for f in figures]
     load_after = os.getloadavg()
     info = machine()
-    print(text_table(figures))
-    for line in notes(figures):
-        print(f"  {line}")
-    print(f"machine: {machine_line(info, load_after)}; run took {seconds:.0f} s")
     # Only a full run of every figure replaces the recorded results.
     results = args.results or (None if args.quick or args.only else HERE / "results.json")
-    if results is not None:
-        document = results_document(
-            figures,
-            quick=args.quick,
-            seconds=seconds,
-            load_before=load_before,
-            load_after=load_after,
-            info=info,
-        )
-        results.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        print(f"results: {results}")
+    publish(
+        figures,
+        results,
+        quick=args.quick,
+        seconds=seconds,
+        load_before=load_before,
+        load_after=load_after,
+        info=info,
+    )
     if args.update_readme:
         readme = HERE / "README.md"
         readme.write_text(

@@ -8,6 +8,7 @@ import hashlib
 import secrets
 import stat
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx2
@@ -67,6 +68,24 @@ async def _authorize(
     assert done.status_code == 303, done.text
     assert done.headers["location"].startswith(REDIRECT)
     return parse_qs(urlsplit(done.headers["location"]).query), verifier
+
+
+async def _sign_in(
+    http: httpx2.AsyncClient, remote: RunningServer, consent: dict[str, str]
+) -> dict[str, Any]:
+    """Register a client, authorize with PKCE through the consent form, exchange the code: the tokens."""
+    reg = (await _register(http, remote.url)).json()
+    query, verifier = await _authorize(http, remote, reg["client_id"], consent)
+    form = {
+        "grant_type": "authorization_code",
+        "code": query["code"][0],
+        "redirect_uri": REDIRECT,
+        "client_id": reg["client_id"],
+        "client_secret": reg["client_secret"],
+        "code_verifier": verifier,
+    }
+    answer: dict[str, Any] = (await http.post(remote.url + "/token", data=form)).json()
+    return answer
 
 
 def _assert_stored_nowhere(state: Path, *secrets_: str) -> None:
@@ -159,22 +178,7 @@ async def test_anonymous_account_and_same_identity_as_header_users(
     remote: RunningServer, sandbox: Sandbox
 ) -> None:
     async with httpx2.AsyncClient(follow_redirects=False, timeout=30) as http:
-        reg = (await _register(http, remote.url)).json()
-        client_id = reg["client_id"]
-        query, verifier = await _authorize(http, remote, client_id, {"choice": "anonymous"})
-        tokens = (
-            await http.post(
-                remote.url + "/token",
-                data={
-                    "grant_type": "authorization_code",
-                    "code": query["code"][0],
-                    "redirect_uri": REDIRECT,
-                    "client_id": client_id,
-                    "client_secret": reg["client_secret"],
-                    "code_verifier": verifier,
-                },
-            )
-        ).json()
+        tokens = await _sign_in(http, remote, {"choice": "anonymous"})
         assert tokens["expires_in"] > 0
     async with connect(remote.mcp_url, tokens["access_token"]) as client:
         credits = (await client.call_tool("credits", {})).structured_content or {}
@@ -269,24 +273,7 @@ async def test_an_expired_access_token_gets_401(sandbox: Sandbox, tmp_path: obje
     user = sandbox.new_user(credits=100)
     with run_in_thread(config, factory=make_remote_service) as remote:
         async with httpx2.AsyncClient(follow_redirects=False, timeout=30) as http:
-            reg = (await _register(http, remote.url)).json()
-            client_id = reg["client_id"]
-            query, verifier = await _authorize(
-                http, remote, client_id, {"choice": "token", "token": user.token}
-            )
-            tokens = (
-                await http.post(
-                    remote.url + "/token",
-                    data={
-                        "grant_type": "authorization_code",
-                        "code": query["code"][0],
-                        "redirect_uri": REDIRECT,
-                        "client_id": client_id,
-                        "client_secret": reg["client_secret"],
-                        "code_verifier": verifier,
-                    },
-                )
-            ).json()
+            tokens = await _sign_in(http, remote, {"choice": "token", "token": user.token})
             import anyio
 
             assert "access_token" in tokens, tokens
