@@ -137,6 +137,22 @@ async def test_overlapping_generations_from_two_services_take_turns(
     assert len(owl.media) == 1 and len(moth.media) == 1 and owl.media[0].url != moth.media[0].url
 
 
+async def test_a_server_and_a_cli_process_on_one_config_dir_take_turns(
+    settings: Settings, sandbox: Sandbox
+) -> None:
+    sandbox.configure(generation_seconds=0.6)
+    async with make_service(settings) as server:
+        await server.generate("an image of a pebble", wait_seconds=30)  # the shared project exists
+        cli = _cli(settings, "generate", "an image of a moth", "--json")
+        owl = await server.generate("an image of an owl", wait_seconds=30)
+        out, err = await anyio.to_thread.run_sync(lambda: cli.communicate(timeout=60))
+    assert cli.returncode == 0, err
+    moth = json.loads(out)
+    assert (owl.credits_spent, moth["credits_spent"]) == (30, 30)
+    assert len(owl.media) == 1 and len(moth["media"]) == 1
+    assert owl.media[0].url != moth["media"][0]["url"]
+
+
 # ------------------------------------------------------------------------------ bounded calls
 @pytest.fixture
 def silent_backend() -> Iterator[str]:
