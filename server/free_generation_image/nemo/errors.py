@@ -71,8 +71,8 @@ def credits_hint(user_id: str | None, web_url: str = DEFAULT_WEB_URL) -> str:
     """Where to get more credits: registration (keeps anonymous history) or top-up."""
     if user_id and user_id.startswith("anon_"):
         return (
-            f"Free credits are used up. Register at {web_url}/register?bind={user_id} to keep this "
-            "project and get more credits."
+            "The free credits are not enough for this. "
+            f"Register at {web_url}/register?bind={user_id} to keep this project and get more credits."
         )
     return f"Top up at {web_url} (Account -> Credits), then try again."
 
