@@ -96,35 +96,9 @@ def test_ctrl_c_during_a_generation_then_status_collects_the_image(cli: Cli, san
 
 @pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")
 def test_a_terminal_gets_a_live_status_line_while_stdout_stays_one_json_document(cli: Cli) -> None:
-    parent, child = os.openpty()
-    proc = subprocess.Popen(
-        cli.command("generate", "a snowy cabin", "--kind", "image", "--json"),
-        env={k: v for k, v in cli.env.items() if k != "TERM"},
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=child,
-    )
-    os.close(child)
-    chunks: list[bytes] = []
-
-    def drain() -> None:  # a full pty buffer would block the child
-        while True:
-            try:
-                data = os.read(parent, 4096)
-            except OSError:  # EIO: the child closed its end
-                return
-            if not data:
-                return
-            chunks.append(data)
-
-    reader = threading.Thread(target=drain)
-    reader.start()
-    stdout, _ = proc.communicate(timeout=60)
-    reader.join(10)
-    os.close(parent)
-    assert proc.returncode == 0
+    stdout, terminal, code = _on_a_terminal(cli, "generate", "a snowy cabin", "--kind", "image", "--json")
+    assert code == 0
     assert json.loads(stdout)["status"] == "completed"
-    terminal = b"".join(chunks).decode()
     assert re.search(r"\r\x1b\[K[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] Generating · (.+ · )?\ds", terminal)
     assert terminal.endswith(("\r\x1b[K", "\n"))  # no stale status line is left behind
 
@@ -251,11 +225,11 @@ def _on_a_terminal(cli: Cli, *args: str) -> tuple[str, str, int]:
     os.close(child)
     chunks: list[bytes] = []
 
-    def drain() -> None:
+    def drain() -> None:  # a full pty buffer would block the child
         while True:
             try:
                 data = os.read(parent, 4096)
-            except OSError:
+            except OSError:  # EIO: the child closed its end
                 return
             if not data:
                 return
